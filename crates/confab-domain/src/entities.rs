@@ -1,0 +1,184 @@
+//! The entities of SPEC §1, as the API shows them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::folder::{Folder, InboxKind};
+use crate::ids::*;
+use crate::time::Timestamp;
+
+/// A company's workspace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// An agent's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Agent,
+}
+
+impl Role {
+    /// The wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
+
+    /// Parses the wire and database name.
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "admin" => Some(Role::Admin),
+            "agent" => Some(Role::Agent),
+            _ => None,
+        }
+    }
+}
+
+/// A person who answers conversations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Agent {
+    pub id: AgentId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+/// One channel instance of an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Inbox {
+    pub id: InboxId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub kind: InboxKind,
+    /// The public token used by the widget, the SDK and the form.
+    pub token: String,
+    /// The address mail is received at (email inboxes).
+    pub email_address: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// The person on the other side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    pub id: ContactId,
+    pub account_id: AccountId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub external_id: Option<String>,
+    /// Free-form attributes set by the site or by agents.
+    #[schema(value_type = Object)]
+    pub custom_attributes: serde_json::Map<String, serde_json::Value>,
+    /// What the widget saw: browser, OS, location, current page …
+    #[schema(value_type = Object)]
+    pub browser: serde_json::Map<String, serde_json::Value>,
+    pub spam: bool,
+    pub first_seen_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+/// A ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub account_id: AccountId,
+    /// Per-account number: #1, #2 …
+    pub number: i64,
+    pub inbox_id: InboxId,
+    pub inbox_kind: InboxKind,
+    pub contact_id: ContactId,
+    pub folder: Folder,
+    pub assignee_id: Option<AgentId>,
+    pub tags: Vec<String>,
+    pub subject: Option<String>,
+    pub snoozed_until: Option<Timestamp>,
+    pub unread_count: i64,
+    /// Whether the last message came from the contact (waiting on us).
+    pub waiting_since: Option<Timestamp>,
+    pub last_activity_at: Timestamp,
+    pub created_at: Timestamp,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderType {
+    Contact,
+    Agent,
+    System,
+}
+
+impl SenderType {
+    /// The wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SenderType::Contact => "contact",
+            SenderType::Agent => "agent",
+            SenderType::System => "system",
+        }
+    }
+
+    /// Parses the wire and database name.
+    pub fn parse(name: &str) -> Option<SenderType> {
+        match name {
+            "contact" => Some(SenderType::Contact),
+            "agent" => Some(SenderType::Agent),
+            "system" => Some(SenderType::System),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub sender_type: SenderType,
+    /// The agent or contact id (none for system messages).
+    pub sender_id: Option<i64>,
+    /// What the sender wrote (for email: quoted history and signatures cut).
+    pub body: String,
+    /// The complete text, where it differs from `body`.
+    pub full_body: Option<String>,
+    /// An internal note, never shown to the contact.
+    pub private: bool,
+    pub created_at: Timestamp,
+}
+
+/// Conversation counts per folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FolderCounts {
+    pub open: i64,
+    pub answered: i64,
+    pub closed: i64,
+    pub snoozed: i64,
+    pub deleted: i64,
+    pub spam: i64,
+}
+
+impl FolderCounts {
+    /// Adds `count` to the folder's counter.
+    pub fn add(&mut self, folder: Folder, count: i64) {
+        let slot = match folder {
+            Folder::Open => &mut self.open,
+            Folder::Answered => &mut self.answered,
+            Folder::Closed => &mut self.closed,
+            Folder::Snoozed => &mut self.snoozed,
+            Folder::Deleted => &mut self.deleted,
+            Folder::Spam => &mut self.spam,
+        };
+        *slot += count;
+    }
+}
