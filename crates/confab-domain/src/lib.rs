@@ -14,6 +14,8 @@ pub mod validate;
 
 pub use entities::*;
 pub use event::EventType;
-pub use folder::{Action, Folder, InboxKind, Outcome, Refusal, SnoozeTimer, transition};
+pub use folder::{
+    Action, Folder, InboxKind, Outcome, Refusal, SnoozeTimer, initial_folder, transition,
+};
 pub use ids::*;
 pub use time::Timestamp;

@@ -1,1 +1,125 @@
-//! placeholder
+//! Confab's store on SQLite: one file, WAL, foreign keys on, FTS5 search.
+//!
+//! Writes go through a pool of exactly one connection, so transactions never
+//! fight over SQLite's single write lock (no `SQLITE_BUSY` upgrades); reads
+//! use their own pool and run concurrently under WAL.
+
+mod accounts;
+mod contacts;
+mod conversations;
+mod events;
+mod list;
+mod messages;
+mod wakeups;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use confab_store::{Store, StoreError, StoreResult};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its folder if needed) and migrates.
+    pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(db_error)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(folder) = options.get_filename().parent()
+            && !folder.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| StoreError::Database(format!("creating {}: {e}", folder.display())))?;
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(db_error)?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(db_error)?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    /// Applies the migrations only (for `confab migrate`).
+    pub async fn migrate(url: &str) -> StoreResult<()> {
+        SqliteStore::connect(url).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// Maps a driver error: unique violations become `Duplicate`, the rest is logged detail.
+pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        let message = db.message();
+        let field = if message.contains("email_address") {
+            "email_address"
+        } else if message.contains("email") {
+            "email"
+        } else if message.contains("token") {
+            "token"
+        } else {
+            "value"
+        };
+        return StoreError::Duplicate { field };
+    }
+    StoreError::Database(error.to_string())
+}
+
+/// Helpers for tests in this and other crates.
+pub mod testing {
+    use super::SqliteStore;
+
+    /// A store on a new database file in the system's temporary folder.
+    pub async fn fresh_store() -> SqliteStore {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let folder = std::env::temp_dir().join(format!(
+            "confab-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&folder);
+        let url = format!("sqlite://{}/confab.db", folder.display());
+        SqliteStore::connect(&url)
+            .await
+            .expect("open a test database")
+    }
+}

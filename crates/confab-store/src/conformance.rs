@@ -1,0 +1,44 @@
+//! The conformance suite: written once, run against every store.
+//!
+//! An implementation crate runs it with
+//! `confab_store::conformance_tests!(path::to::fresh_store);` in a test file,
+//! where `fresh_store()` returns a store on a new, empty database.
+
+mod cases;
+mod fixture;
+
+pub use cases::*;
+pub use fixture::Fixture;
+
+/// Expands to one `#[tokio::test]` per conformance case, each on a fresh store.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:path) => {
+        $crate::conformance_tests!(@cases $factory;
+            accounts_agents_and_credentials,
+            another_accounts_ids_are_not_found,
+            contact_messages_start_and_continue_conversations,
+            every_row_of_the_folder_table,
+            refused_actions_change_nothing,
+            contact_writing_into_deleted_or_spam,
+            agent_replies_and_notes,
+            idempotency_keys_return_the_first_message,
+            event_log_is_gap_free_under_concurrent_writers,
+            snooze_wakes_once_and_is_cancelled,
+            list_filters_scopes_and_sorts,
+            list_pages_with_keyset_cursors,
+            counts_per_folder_and_scope,
+            search_finds_bodies_contacts_and_numbers,
+            search_combines_with_filters_and_pages,
+            contacts_profile_and_sessions,
+            assignment_and_tags,
+        );
+    };
+    (@cases $factory:path; $($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let store = $factory().await;
+            $crate::conformance::$case(&store).await;
+        }
+    )*};
+}

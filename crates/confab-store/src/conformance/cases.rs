@@ -1,0 +1,1626 @@
+//! The cases. Each takes a store on an empty database.
+
+use confab_domain::search::SearchQuery;
+use confab_domain::*;
+
+use super::fixture::{Fixture, T0};
+use crate::error::StoreError;
+use crate::model::*;
+use crate::traits::Store;
+
+fn at(minutes: i64) -> Timestamp {
+    T0.plus_minutes(minutes)
+}
+
+async fn all_events(store: &dyn Store, account: AccountId) -> Vec<event::Event> {
+    store
+        .events_since(account, 0, 100_000)
+        .await
+        .expect("events")
+}
+
+fn search(text: &str) -> ConversationQuery {
+    ConversationQuery {
+        search: Some(SearchQuery::parse(text)),
+        search_private: true,
+        limit: 50,
+        ..ConversationQuery::default()
+    }
+}
+
+fn in_folder(folder: Folder) -> ConversationQuery {
+    ConversationQuery {
+        folder: Some(folder),
+        limit: 100,
+        ..ConversationQuery::default()
+    }
+}
+
+pub async fn accounts_agents_and_credentials(store: &dyn Store) {
+    assert_eq!(store.count_accounts().await.unwrap(), 0);
+    let f = Fixture::new(store).await;
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
+    assert_eq!(store.get_account(f.account).await.unwrap().name, "Acme");
+    let duplicate = store
+        .add_agent(
+            f.account,
+            NewAgent {
+                name: "Again".into(),
+                email: f.agent.email.clone(),
+                password_hash: "h".into(),
+                role: Role::Agent,
+            },
+            T0,
+        )
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Duplicate { field: "email" })),
+        "{duplicate:?}"
+    );
+    let (agent, hash) = store
+        .agent_for_login(&f.admin.email)
+        .await
+        .unwrap()
+        .expect("login row");
+    assert_eq!(
+        (agent.id, hash.as_str(), agent.role),
+        (f.admin.id, "hash", Role::Admin)
+    );
+    assert!(
+        store
+            .agent_for_login("nobody@acme.test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store
+        .create_credential(f.agent.id, CredentialKind::Session, "s1", Some(at(60)), T0)
+        .await
+        .unwrap();
+    store
+        .create_credential(f.agent.id, CredentialKind::ApiToken, "t1", None, T0)
+        .await
+        .unwrap();
+    let by_session = store
+        .agent_by_credential(CredentialKind::Session, "s1", at(59))
+        .await
+        .unwrap();
+    assert_eq!(by_session.map(|a| a.id), Some(f.agent.id));
+    assert!(
+        store
+            .agent_by_credential(CredentialKind::Session, "s1", at(61))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        store
+            .agent_by_credential(CredentialKind::ApiToken, "s1", at(1))
+            .await
+            .unwrap()
+            .is_none(),
+        "wrong kind"
+    );
+    assert_eq!(
+        store
+            .agent_by_credential(CredentialKind::ApiToken, "t1", at(100_000))
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(f.agent.id)
+    );
+    store.delete_credential("s1").await.unwrap();
+    assert!(
+        store
+            .agent_by_credential(CredentialKind::Session, "s1", at(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let renamed = store
+        .update_agent(
+            f.account,
+            f.agent.id,
+            AgentPatch {
+                name: Some("Bobby".into()),
+                role: Some(Role::Admin),
+                password_hash: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.role),
+        ("Bobby", Role::Admin)
+    );
+    assert_eq!(store.list_agents(f.account).await.unwrap().len(), 2);
+
+    // Deleting an agent unassigns their conversations and drops their credentials.
+    let posted = f
+        .contact_writes(store, &f.chat, &f.contact, "hello", at(1))
+        .await;
+    store
+        .assign_conversation(
+            f.account,
+            posted.conversation.id,
+            Some(f.agent.id),
+            Actor::System,
+            at(2),
+        )
+        .await
+        .unwrap();
+    store
+        .delete_agent(f.account, f.agent.id, at(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_conversation(f.account, posted.conversation.id)
+            .await
+            .unwrap()
+            .assignee_id,
+        None
+    );
+    assert!(
+        store
+            .agent_by_credential(CredentialKind::ApiToken, "t1", at(4))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.get_agent(f.account, f.agent.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.delete_agent(f.account, f.agent.id, at(5)).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn another_accounts_ids_are_not_found(store: &dyn Store) {
+    let mine = Fixture::new(store).await;
+    let theirs = Fixture::new(store).await;
+    let posted = theirs
+        .contact_writes(store, &theirs.chat, &theirs.contact, "secret", at(1))
+        .await;
+    let id = posted.conversation.id;
+    let not_found = |result: Result<_, StoreError>| matches!(result, Err(StoreError::NotFound(_)));
+    assert!(not_found(
+        store.get_conversation(mine.account, id).await.map(|_| ())
+    ));
+    assert!(not_found(
+        store
+            .act_on_conversation(mine.account, id, FolderAction::Close, Actor::System, at(2))
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        store
+            .assign_conversation(mine.account, id, None, Actor::System, at(2))
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        store
+            .set_tags(mine.account, id, &["x".into()], Actor::System, at(2))
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        mine.agent_writes(store, id, "hi", false, at(2))
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        store
+            .list_messages(mine.account, id, true, None, 10)
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        store
+            .get_contact(mine.account, theirs.contact.id)
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        store
+            .get_inbox(mine.account, theirs.chat.id)
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        store
+            .get_agent(mine.account, theirs.agent.id)
+            .await
+            .map(|_| ())
+    ));
+    // Assigning to another account's agent is refused as "not found" too.
+    let own = mine
+        .contact_writes(store, &mine.chat, &mine.contact, "hi", at(1))
+        .await;
+    assert!(not_found(
+        store
+            .assign_conversation(
+                mine.account,
+                own.conversation.id,
+                Some(theirs.agent.id),
+                Actor::System,
+                at(2)
+            )
+            .await
+            .map(|_| ())
+    ));
+    // A contact posting into another account's inbox finds nothing.
+    let cross = store
+        .post_contact_message(
+            mine.account,
+            theirs.chat.id,
+            mine.contact.id,
+            NewContactMessage {
+                body: "x".into(),
+                ..Default::default()
+            },
+            at(3),
+        )
+        .await;
+    assert!(not_found(cross.map(|_| ())));
+    // Lists, counts, search and events see only their own account.
+    assert_eq!(
+        mine.ids(store, search("secret")).await,
+        Vec::<ConversationId>::new()
+    );
+    assert_eq!(
+        mine.ids(store, in_folder(Folder::Open)).await,
+        vec![own.conversation.id]
+    );
+    assert_eq!(
+        store
+            .count_conversations(mine.account, Scope::All, None)
+            .await
+            .unwrap()
+            .open,
+        1
+    );
+    let leaked = all_events(store, mine.account)
+        .await
+        .into_iter()
+        .any(|e| e.data.to_string().contains("secret"));
+    assert!(!leaked);
+}
+
+pub async fn contact_messages_start_and_continue_conversations(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let first = f
+        .contact_writes(store, &f.chat, &f.contact, "Hi there", at(1))
+        .await;
+    assert!(first.created_conversation && first.created_message);
+    let c = &first.conversation;
+    assert_eq!(
+        (c.number, c.folder, c.unread_count, c.inbox_kind),
+        (1, Folder::Open, 1, InboxKind::Chat)
+    );
+    assert_eq!(
+        (c.waiting_since, c.last_activity_at, c.created_at),
+        (Some(at(1)), at(1), at(1))
+    );
+    assert_eq!(first.message.sender_type, SenderType::Contact);
+    assert_eq!(first.message.sender_id, Some(f.contact.id.0));
+    let second = f
+        .contact_writes(store, &f.chat, &f.contact, "Anyone?", at(2))
+        .await;
+    assert!(!second.created_conversation);
+    assert_eq!(second.conversation.id, c.id);
+    assert_eq!(
+        (
+            second.conversation.unread_count,
+            second.conversation.waiting_since
+        ),
+        (2, Some(at(1)))
+    );
+    // Another inbox means another conversation, with the next number.
+    let other = store
+        .post_contact_message(
+            f.account,
+            f.email.id,
+            f.contact.id,
+            NewContactMessage {
+                body: "By mail".into(),
+                subject: Some("Refund".into()),
+                ..Default::default()
+            },
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert!(other.created_conversation);
+    assert_eq!(
+        (
+            other.conversation.number,
+            other.conversation.subject.as_deref()
+        ),
+        (2, Some("Refund"))
+    );
+    let history = store
+        .list_messages(f.account, c.id, true, None, 10)
+        .await
+        .unwrap();
+    let bodies: Vec<_> = history.items.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["Hi there", "Anyone?"]);
+    let events = all_events(store, f.account).await;
+    let types: Vec<_> = events
+        .iter()
+        .map(|e| e.event_type)
+        .filter(|t| !matches!(t, EventType::InboxCreated | EventType::ContactCreated))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            EventType::ConversationCreated,
+            EventType::MessageCreated,
+            EventType::MessageCreated,
+            EventType::ConversationCreated,
+            EventType::MessageCreated
+        ]
+    );
+    assert_eq!(
+        store
+            .mark_read(f.account, c.id, Actor::Agent(f.agent.id), at(4))
+            .await
+            .unwrap()
+            .unread_count,
+        0
+    );
+    // Full body is kept apart from the trimmed body.
+    let trimmed = store
+        .post_contact_message(
+            f.account,
+            f.email.id,
+            f.contact.id,
+            NewContactMessage {
+                body: "Yes".into(),
+                full_body: Some("Yes\n> old".into()),
+                conversation_id: Some(other.conversation.id),
+                ..Default::default()
+            },
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            trimmed.message.body.as_str(),
+            trimmed.message.full_body.as_deref()
+        ),
+        ("Yes", Some("Yes\n> old"))
+    );
+    assert_eq!(trimmed.conversation.id, other.conversation.id);
+}
+
+/// Puts a fresh conversation of `inbox` into `folder` through the store.
+async fn conversation_in(
+    store: &dyn Store,
+    f: &Fixture,
+    inbox: &Inbox,
+    folder: Folder,
+    n: i64,
+) -> Conversation {
+    let contact = f.new_contact(store, &format!("Walker {n}")).await;
+    let id = f
+        .contact_writes(store, inbox, &contact, "start", at(n))
+        .await
+        .conversation
+        .id;
+    let act =
+        |action| store.act_on_conversation(f.account, id, action, Actor::Agent(f.admin.id), at(n));
+    let reached = match folder {
+        Folder::Open => store.get_conversation(f.account, id).await,
+        Folder::Answered => f
+            .agent_writes(store, id, "answer", false, at(n))
+            .await
+            .map(|p| p.conversation),
+        Folder::Closed => act(FolderAction::Close).await,
+        Folder::Snoozed => act(FolderAction::Snooze { minutes: 30 }).await,
+        Folder::Deleted => act(FolderAction::Delete).await,
+        Folder::Spam => act(FolderAction::MarkSpam).await,
+    }
+    .expect("reach folder");
+    assert_eq!(reached.folder, folder);
+    reached
+}
+
+/// Each row of SPEC §2 that an agent triggers, on every folder and inbox kind.
+pub async fn every_row_of_the_folder_table(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let actions = [
+        FolderAction::Close,
+        FolderAction::Reopen,
+        FolderAction::Snooze { minutes: 60 },
+        FolderAction::Delete,
+        FolderAction::Restore,
+        FolderAction::MarkSpam,
+        FolderAction::NotSpam,
+    ];
+    let mut n = 0;
+    for inbox in [&f.chat, &f.in_app, &f.email, &f.form] {
+        for folder in Folder::ALL {
+            if folder == Folder::Answered && !inbox.kind.has_answered_folder() {
+                continue;
+            }
+            for action in actions {
+                n += 1;
+                let before = conversation_in(store, &f, inbox, folder, n).await;
+                let expected = transition(
+                    folder,
+                    inbox.kind,
+                    crate::plan::folder_action(action, at(n)).unwrap(),
+                );
+                let got = store
+                    .act_on_conversation(
+                        f.account,
+                        before.id,
+                        action,
+                        Actor::Agent(f.admin.id),
+                        at(n),
+                    )
+                    .await;
+                match (expected, got) {
+                    (Ok(outcome), Ok(after)) => {
+                        assert_eq!(
+                            after.folder, outcome.folder,
+                            "{action:?} on {folder:?} ({:?})",
+                            inbox.kind
+                        );
+                        assert_eq!(
+                            after.snoozed_until.is_some(),
+                            after.folder == Folder::Snoozed
+                        );
+                        if let FolderAction::Snooze { minutes } = action {
+                            assert_eq!(after.snoozed_until, Some(at(n).plus_minutes(minutes)));
+                        }
+                        let contact = store
+                            .get_contact(f.account, after.contact_id)
+                            .await
+                            .unwrap();
+                        match action {
+                            FolderAction::MarkSpam => assert!(contact.spam),
+                            FolderAction::NotSpam => assert!(!contact.spam),
+                            _ => {}
+                        }
+                    }
+                    (Err(refusal), Err(StoreError::Refused(got))) => assert_eq!(refusal, got),
+                    (expected, got) => {
+                        panic!("{action:?} on {folder:?}: expected {expected:?}, got {got:?}")
+                    }
+                }
+            }
+            // Timer firing: only snoozed conversations have one (checked in the snooze case).
+        }
+    }
+}
+
+pub async fn refused_actions_change_nothing(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let deleted = conversation_in(store, &f, &f.email, Folder::Deleted, 1).await;
+    let events_before = all_events(store, f.account).await.len();
+    let refused = store
+        .act_on_conversation(
+            f.account,
+            deleted.id,
+            FolderAction::Close,
+            Actor::System,
+            at(2),
+        )
+        .await;
+    match refused {
+        Err(StoreError::Refused(refusal)) => assert_eq!(
+            (refusal.folder, refusal.action),
+            (Folder::Deleted, Action::Close)
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let reply = f
+        .agent_writes(store, deleted.id, "hello?", false, at(3))
+        .await;
+    assert!(matches!(reply, Err(StoreError::Refused(_))), "{reply:?}");
+    let note = f.agent_writes(store, deleted.id, "note", true, at(3)).await;
+    assert!(matches!(note, Err(StoreError::Refused(_))), "{note:?}");
+    let bad_snooze = store
+        .act_on_conversation(
+            f.account,
+            deleted.id,
+            FolderAction::Snooze { minutes: 4 },
+            Actor::System,
+            at(3),
+        )
+        .await;
+    assert!(
+        matches!(bad_snooze, Err(StoreError::Invalid(ref e)) if e.field == "minutes"),
+        "{bad_snooze:?}"
+    );
+    let long_snooze = store
+        .act_on_conversation(
+            f.account,
+            deleted.id,
+            FolderAction::Snooze {
+                minutes: 24 * 60 + 1,
+            },
+            Actor::System,
+            at(3),
+        )
+        .await;
+    assert!(matches!(long_snooze, Err(StoreError::Invalid(_))));
+    assert_eq!(
+        store.get_conversation(f.account, deleted.id).await.unwrap(),
+        deleted
+    );
+    assert_eq!(all_events(store, f.account).await.len(), events_before);
+    assert_eq!(
+        store
+            .list_messages(f.account, deleted.id, true, None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+pub async fn contact_writing_into_deleted_or_spam(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    // Deleted: the conversation keeps its messages; a new one opens.
+    let first = f
+        .contact_writes(store, &f.chat, &f.contact, "first", at(1))
+        .await
+        .conversation;
+    store
+        .act_on_conversation(
+            f.account,
+            first.id,
+            FolderAction::Delete,
+            Actor::System,
+            at(2),
+        )
+        .await
+        .unwrap();
+    let again = f
+        .contact_writes(store, &f.chat, &f.contact, "again", at(3))
+        .await;
+    assert!(again.created_conversation);
+    assert_ne!(again.conversation.id, first.id);
+    assert_eq!(again.conversation.folder, Folder::Open);
+    assert_eq!(
+        store
+            .get_conversation(f.account, first.id)
+            .await
+            .unwrap()
+            .folder,
+        Folder::Deleted
+    );
+    assert_eq!(
+        store
+            .list_messages(f.account, first.id, true, None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    // Spam: stays spam, silently; the contact is flagged.
+    store
+        .act_on_conversation(
+            f.account,
+            again.conversation.id,
+            FolderAction::MarkSpam,
+            Actor::System,
+            at(4),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get_contact(f.account, f.contact.id)
+            .await
+            .unwrap()
+            .spam
+    );
+    let spam = f
+        .contact_writes(store, &f.chat, &f.contact, "buy now", at(5))
+        .await;
+    assert_eq!(
+        (spam.conversation.id, spam.conversation.folder),
+        (again.conversation.id, Folder::Spam)
+    );
+    // A flagged contact's new conversation starts in spam.
+    let elsewhere = f
+        .contact_writes(store, &f.form, &f.contact, "form spam", at(6))
+        .await;
+    assert!(elsewhere.created_conversation);
+    assert_eq!(elsewhere.conversation.folder, Folder::Spam);
+    // Not spam: back to open, contact unflagged; new conversations open again.
+    let restored = store
+        .act_on_conversation(
+            f.account,
+            again.conversation.id,
+            FolderAction::NotSpam,
+            Actor::System,
+            at(7),
+        )
+        .await
+        .unwrap();
+    assert_eq!(restored.folder, Folder::Open);
+    assert!(
+        !store
+            .get_contact(f.account, f.contact.id)
+            .await
+            .unwrap()
+            .spam
+    );
+    let fresh = f
+        .contact_writes(store, &f.in_app, &f.contact, "hello", at(8))
+        .await;
+    assert_eq!(fresh.conversation.folder, Folder::Open);
+}
+
+pub async fn agent_replies_and_notes(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    for (inbox, after_reply) in [
+        (&f.email, Folder::Answered),
+        (&f.in_app, Folder::Answered),
+        (&f.chat, Folder::Open),
+        (&f.form, Folder::Open),
+    ] {
+        let contact = f.new_contact(store, inbox.kind.as_str()).await;
+        let id = f
+            .contact_writes(store, inbox, &contact, "question", at(1))
+            .await
+            .conversation
+            .id;
+        let note = f
+            .agent_writes(store, id, "internal", true, at(2))
+            .await
+            .unwrap();
+        assert!(note.message.private);
+        assert_eq!(
+            note.conversation.folder,
+            Folder::Open,
+            "a note changes nothing"
+        );
+        assert_eq!(note.conversation.unread_count, 1, "a note is not an answer");
+        let reply = f
+            .agent_writes(store, id, "answer", false, at(3))
+            .await
+            .unwrap();
+        assert_eq!(reply.conversation.folder, after_reply, "{:?}", inbox.kind);
+        assert_eq!(
+            (
+                reply.conversation.unread_count,
+                reply.conversation.waiting_since
+            ),
+            (0, None)
+        );
+        assert_eq!(reply.message.sender_id, Some(f.agent.id.0));
+        // The contact writes again: back to open.
+        let back = f
+            .contact_writes(store, inbox, &contact, "thanks", at(4))
+            .await;
+        assert_eq!(back.conversation.folder, Folder::Open);
+        let public = store
+            .list_messages(f.account, id, false, None, 10)
+            .await
+            .unwrap();
+        assert!(public.items.iter().all(|m| !m.private));
+        assert_eq!(public.items.len(), 3);
+        assert_eq!(
+            store
+                .list_messages(f.account, id, true, None, 10)
+                .await
+                .unwrap()
+                .items
+                .len(),
+            4
+        );
+    }
+    // Replies keep closed and snoozed where they are.
+    let closed = conversation_in(store, &f, &f.email, Folder::Closed, 10).await;
+    assert_eq!(
+        f.agent_writes(store, closed.id, "fyi", false, at(11))
+            .await
+            .unwrap()
+            .conversation
+            .folder,
+        Folder::Closed
+    );
+    let snoozed = conversation_in(store, &f, &f.chat, Folder::Snoozed, 12).await;
+    let replied = f
+        .agent_writes(store, snoozed.id, "later", false, at(13))
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(
+        (replied.folder, replied.snoozed_until),
+        (Folder::Snoozed, snoozed.snoozed_until)
+    );
+}
+
+pub async fn idempotency_keys_return_the_first_message(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let post = |key: &str, body: &str| {
+        store.post_contact_message(
+            f.account,
+            f.chat.id,
+            f.contact.id,
+            NewContactMessage {
+                body: body.into(),
+                idempotency_key: Some(key.into()),
+                ..Default::default()
+            },
+            at(1),
+        )
+    };
+    let first = post("k1", "hello").await.unwrap();
+    let events = all_events(store, f.account).await.len();
+    let retry = post("k1", "hello").await.unwrap();
+    assert!(!retry.created_message);
+    assert_eq!(retry.message, first.message);
+    assert_eq!(all_events(store, f.account).await.len(), events);
+    let other = post("k2", "hello").await.unwrap();
+    assert_ne!(other.message.id, first.message.id);
+    let reply = NewAgentMessage {
+        agent_id: f.agent.id,
+        body: "hi".into(),
+        private: false,
+        idempotency_key: Some("k1".into()),
+    };
+    let r1 = store
+        .post_agent_message(f.account, first.conversation.id, reply.clone(), at(2))
+        .await
+        .unwrap();
+    let r2 = store
+        .post_agent_message(f.account, first.conversation.id, reply, at(3))
+        .await
+        .unwrap();
+    assert!(r1.created_message && !r2.created_message);
+    assert_eq!(r1.message.id, r2.message.id);
+    assert_eq!(
+        store
+            .list_messages(f.account, first.conversation.id, true, None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
+}
+
+pub async fn event_log_is_gap_free_under_concurrent_writers(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let mut contacts = Vec::new();
+    for n in 0..8 {
+        contacts.push(f.new_contact(store, &format!("Writer {n}")).await);
+    }
+    let writes = contacts.iter().flat_map(|contact| {
+        (0..5).map(move |i| {
+            store.post_contact_message(
+                f.account,
+                f.chat.id,
+                contact.id,
+                NewContactMessage {
+                    body: format!("message {i}"),
+                    ..Default::default()
+                },
+                at(i),
+            )
+        })
+    });
+    for result in futures_join_all(writes.collect()).await {
+        result.expect("concurrent write");
+    }
+    let events = all_events(store, f.account).await;
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let expected: Vec<i64> = (1..=events.len() as i64).collect();
+    assert_eq!(seqs, expected, "gap-free and ascending");
+    assert_eq!(
+        store.last_event_seq(f.account).await.unwrap(),
+        events.len() as i64
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.event_type == EventType::MessageCreated)
+            .count(),
+        40
+    );
+    let numbers: std::collections::BTreeSet<i64> = f
+        .ids(store, in_folder(Folder::Open))
+        .await
+        .into_iter()
+        .map(|id| id.0)
+        .collect();
+    assert_eq!(numbers.len(), 8, "one conversation per contact");
+    let tail = store.events_since(f.account, 10, 5).await.unwrap();
+    assert_eq!(
+        tail.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![11, 12, 13, 14, 15]
+    );
+}
+
+/// Runs futures concurrently without pulling in a futures crate.
+async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("ready")).collect()
+}
+
+pub async fn snooze_wakes_once_and_is_cancelled(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    assert_eq!(store.next_wakeup().await.unwrap(), None);
+    let id = f
+        .contact_writes(store, &f.email, &f.contact, "ping", at(0))
+        .await
+        .conversation
+        .id;
+    let snoozed = store
+        .act_on_conversation(
+            f.account,
+            id,
+            FolderAction::Snooze { minutes: 5 },
+            Actor::System,
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(snoozed.snoozed_until, Some(at(6)));
+    assert_eq!(store.next_wakeup().await.unwrap(), Some(at(6)));
+    // Replacing the timer.
+    store
+        .act_on_conversation(
+            f.account,
+            id,
+            FolderAction::Snooze { minutes: 10 },
+            Actor::System,
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.next_wakeup().await.unwrap(), Some(at(12)));
+    assert!(
+        store
+            .wake_due(Timestamp(at(12).0 - 1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let woken = store.wake_due(at(12), 10).await.unwrap();
+    assert_eq!(
+        woken
+            .iter()
+            .map(|c| (c.id, c.folder, c.snoozed_until))
+            .collect::<Vec<_>>(),
+        vec![(id, Folder::Open, None)]
+    );
+    assert!(
+        store.wake_due(at(13), 10).await.unwrap().is_empty(),
+        "wakes exactly once"
+    );
+    let last = all_events(store, f.account).await.pop().unwrap();
+    assert_eq!(
+        (last.event_type, last.data["action"].as_str()),
+        (EventType::ConversationUpdated, Some("wake"))
+    );
+    // Reopen, close and delete cancel the timer.
+    for cancel in [
+        FolderAction::Reopen,
+        FolderAction::Close,
+        FolderAction::Delete,
+    ] {
+        store
+            .act_on_conversation(f.account, id, FolderAction::Restore, Actor::System, at(14))
+            .await
+            .ok();
+        store
+            .act_on_conversation(
+                f.account,
+                id,
+                FolderAction::Snooze { minutes: 5 },
+                Actor::System,
+                at(14),
+            )
+            .await
+            .unwrap();
+        store
+            .act_on_conversation(f.account, id, cancel, Actor::System, at(15))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.next_wakeup().await.unwrap(),
+            None,
+            "{cancel:?} cancels"
+        );
+        assert!(store.wake_due(at(1000), 10).await.unwrap().is_empty());
+    }
+    // A contact message wakes it early.
+    store
+        .act_on_conversation(f.account, id, FolderAction::Restore, Actor::System, at(16))
+        .await
+        .unwrap();
+    store
+        .act_on_conversation(
+            f.account,
+            id,
+            FolderAction::Snooze { minutes: 60 },
+            Actor::System,
+            at(16),
+        )
+        .await
+        .unwrap();
+    let early = f
+        .contact_writes(store, &f.email, &f.contact, "still there?", at(17))
+        .await;
+    assert_eq!(
+        (
+            early.conversation.id,
+            early.conversation.folder,
+            early.conversation.snoozed_until
+        ),
+        (id, Folder::Open, None)
+    );
+    assert_eq!(store.next_wakeup().await.unwrap(), None);
+    // Several due at once, each woken once, across concurrent callers.
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let contact = f.new_contact(store, &format!("Sleeper {n}")).await;
+        let id = f
+            .contact_writes(store, &f.chat, &contact, "zzz", at(20))
+            .await
+            .conversation
+            .id;
+        store
+            .act_on_conversation(
+                f.account,
+                id,
+                FolderAction::Snooze { minutes: 5 + n },
+                Actor::System,
+                at(20),
+            )
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let (a, b) = tokio::join!(store.wake_due(at(100), 3), store.wake_due(at(100), 100));
+    let mut all: Vec<_> = a
+        .unwrap()
+        .into_iter()
+        .chain(b.unwrap())
+        .map(|c| c.id)
+        .collect();
+    all.extend(
+        store
+            .wake_due(at(100), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id),
+    );
+    all.sort();
+    assert_eq!(all, ids);
+}
+
+pub async fn list_filters_scopes_and_sorts(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let ana = f.new_contact(store, "Ana").await;
+    let bia = f.new_contact(store, "Bia").await;
+    let c1 = f
+        .contact_writes(store, &f.chat, &ana, "one", at(1))
+        .await
+        .conversation;
+    let c2 = f
+        .contact_writes(store, &f.email, &bia, "two", at(2))
+        .await
+        .conversation;
+    let c3 = f
+        .contact_writes(store, &f.form, &ana, "three", at(3))
+        .await
+        .conversation;
+    store
+        .assign_conversation(f.account, c1.id, Some(f.agent.id), Actor::System, at(4))
+        .await
+        .unwrap();
+    store
+        .assign_conversation(f.account, c2.id, Some(f.admin.id), Actor::System, at(4))
+        .await
+        .unwrap();
+    store
+        .set_tags(
+            f.account,
+            c2.id,
+            &["billing".into(), "vip".into()],
+            Actor::System,
+            at(4),
+        )
+        .await
+        .unwrap();
+    f.agent_writes(store, c3.id, "done", false, at(5))
+        .await
+        .unwrap();
+    f.contact_writes(store, &f.chat, &ana, "one more", at(6))
+        .await;
+
+    let q = |edit: &dyn Fn(&mut ConversationQuery)| {
+        let mut query = in_folder(Folder::Open);
+        edit(&mut query);
+        query
+    };
+    assert_eq!(
+        f.ids(store, q(&|_| {})).await,
+        vec![c1.id, c3.id, c2.id],
+        "newest activity first"
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.sort = Sort::Created)).await,
+        vec![c3.id, c2.id, c1.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.sort = Sort::OldestWaiting)).await,
+        vec![c1.id, c2.id, c3.id]
+    );
+    assert_eq!(
+        f.ids(
+            store,
+            q(&|q| {
+                q.scope = Scope::Mine;
+                q.viewer = Some(f.agent.id)
+            })
+        )
+        .await,
+        vec![c1.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.scope = Scope::Unassigned)).await,
+        vec![c3.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.inbox_id = Some(f.email.id))).await,
+        vec![c2.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.kind = Some(InboxKind::Form))).await,
+        vec![c3.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.assignee_id = Some(f.admin.id))).await,
+        vec![c2.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.tag = Some("vip".into()))).await,
+        vec![c2.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.unread = true)).await,
+        vec![c1.id, c2.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.waiting = true)).await,
+        vec![c1.id, c2.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.contact_id = Some(ana.id))).await,
+        vec![c1.id, c3.id]
+    );
+    assert_eq!(
+        f.ids(
+            store,
+            q(&|q| {
+                q.created_after = Some(at(2));
+                q.created_before = Some(at(3))
+            })
+        )
+        .await,
+        vec![c2.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.activity_after = Some(at(5)))).await,
+        vec![c1.id, c3.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.activity_before = Some(at(5)))).await,
+        vec![c2.id]
+    );
+    assert_eq!(
+        f.ids(
+            store,
+            q(&|q| {
+                q.contact_id = Some(ana.id);
+                q.unread = true;
+                q.kind = Some(InboxKind::Chat)
+            })
+        )
+        .await,
+        vec![c1.id]
+    );
+    assert_eq!(
+        f.ids(store, q(&|q| q.folder = Some(Folder::Closed))).await,
+        vec![]
+    );
+    assert_eq!(f.ids(store, q(&|q| q.folder = None)).await.len(), 3);
+}
+
+pub async fn list_pages_with_keyset_cursors(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let mut created = Vec::new();
+    for n in 0..11 {
+        let contact = f.new_contact(store, &format!("Pager {n}")).await;
+        // Pairs share an activity time, so ties are broken by id.
+        created.push(
+            f.contact_writes(store, &f.chat, &contact, "page me", at(n / 2))
+                .await
+                .conversation
+                .id,
+        );
+    }
+    for sort in [Sort::LastActivity, Sort::Created, Sort::OldestWaiting] {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let query = ConversationQuery {
+                folder: Some(Folder::Open),
+                sort,
+                cursor,
+                limit: 4,
+                ..Default::default()
+            };
+            let page = store.list_conversations(f.account, &query).await.unwrap();
+            assert!(page.items.len() <= 4);
+            seen.extend(page.items.iter().map(|i| i.conversation.id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut expected = created.clone();
+        if sort != Sort::OldestWaiting {
+            expected.sort_by_key(|id| std::cmp::Reverse(*id));
+        }
+        assert_eq!(seen, expected, "{sort:?}");
+    }
+}
+
+pub async fn counts_per_folder_and_scope(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let mut n = 0;
+    for (folder, copies) in [
+        (Folder::Open, 3),
+        (Folder::Answered, 2),
+        (Folder::Closed, 1),
+        (Folder::Snoozed, 2),
+        (Folder::Deleted, 1),
+        (Folder::Spam, 1),
+    ] {
+        for _ in 0..copies {
+            n += 1;
+            conversation_in(store, &f, &f.email, folder, n).await;
+        }
+    }
+    let all = store
+        .count_conversations(f.account, Scope::All, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        all,
+        FolderCounts {
+            open: 3,
+            answered: 2,
+            closed: 1,
+            snoozed: 2,
+            deleted: 1,
+            spam: 1
+        }
+    );
+    let open = f.ids(store, in_folder(Folder::Open)).await;
+    store
+        .assign_conversation(f.account, open[0], Some(f.agent.id), Actor::System, at(50))
+        .await
+        .unwrap();
+    let mine = store
+        .count_conversations(f.account, Scope::Mine, Some(f.agent.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        mine,
+        FolderCounts {
+            open: 1,
+            ..Default::default()
+        }
+    );
+    let unassigned = store
+        .count_conversations(f.account, Scope::Unassigned, None)
+        .await
+        .unwrap();
+    assert_eq!(unassigned.open, 2);
+    assert_eq!(unassigned.answered, 2);
+}
+
+pub async fn search_finds_bodies_contacts_and_numbers(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let refund = f
+        .contact_writes(
+            store,
+            &f.email,
+            &f.contact,
+            "I want a refund for my <b>order</b> 1234",
+            at(1),
+        )
+        .await
+        .conversation;
+    let ana = store
+        .create_contact(
+            f.account,
+            NewContact {
+                name: Some("Ana Souza".into()),
+                email: Some("ana.souza@empresa.com.br".into()),
+                phone: Some("+55 21 3333-4444".into()),
+                ..Default::default()
+            },
+            at(1),
+        )
+        .await
+        .unwrap();
+    let other = f
+        .contact_writes(store, &f.chat, &ana, "Olá, não consigo entrar", at(2))
+        .await
+        .conversation;
+    f.agent_writes(
+        store,
+        other.id,
+        "internal: customer is a reseller",
+        true,
+        at(3),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(f.ids(store, search("refund")).await, vec![refund.id]);
+    assert_eq!(
+        f.ids(store, search("REF")).await,
+        vec![refund.id],
+        "prefix while typing"
+    );
+    assert_eq!(
+        f.ids(store, search("refund order")).await,
+        vec![refund.id],
+        "every term"
+    );
+    assert_eq!(
+        f.ids(store, search("refund nothing")).await,
+        vec![],
+        "every term must match"
+    );
+    assert_eq!(
+        f.ids(store, search("souza")).await,
+        vec![other.id],
+        "contact name"
+    );
+    assert_eq!(
+        f.ids(store, search("ana.souza@empresa.com.br")).await,
+        vec![other.id],
+        "contact e-mail"
+    );
+    assert_eq!(
+        f.ids(store, search("3333-4444")).await,
+        vec![other.id],
+        "contact phone"
+    );
+    assert_eq!(f.ids(store, search("consigo")).await, vec![other.id]);
+    assert_eq!(
+        f.ids(store, search(&format!("#{}", other.number)))
+            .await
+            .first(),
+        Some(&other.id),
+        "number"
+    );
+    assert_eq!(
+        f.ids(store, search("reseller")).await,
+        vec![other.id],
+        "agents find notes"
+    );
+    let without_private = ConversationQuery {
+        search_private: false,
+        ..search("reseller")
+    };
+    assert_eq!(
+        f.ids(store, without_private).await,
+        vec![],
+        "notes only for agents"
+    );
+    assert_eq!(
+        f.ids(store, search("\" OR * NEAR( ) AND")).await.len(),
+        0,
+        "operators are plain words"
+    );
+    assert!(
+        f.ids(store, search("*")).await.len() <= 2,
+        "empty search is the plain list"
+    );
+
+    let page = store
+        .list_conversations(f.account, &search("refund"))
+        .await
+        .unwrap();
+    let snippet = page.items[0].snippet.clone().expect("snippet");
+    assert!(snippet.contains("<mark>refund</mark>"), "{snippet}");
+    assert!(
+        snippet.contains("&lt;b&gt;"),
+        "snippets are escaped: {snippet}"
+    );
+}
+
+pub async fn search_combines_with_filters_and_pages(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        let contact = f.new_contact(store, &format!("Searcher {n}")).await;
+        let body = if n % 2 == 0 {
+            "printer is broken again"
+        } else {
+            "printer works, thanks"
+        };
+        ids.push(
+            f.contact_writes(store, &f.chat, &contact, body, at(n))
+                .await
+                .conversation
+                .id,
+        );
+    }
+    store
+        .act_on_conversation(
+            f.account,
+            ids[0],
+            FolderAction::Close,
+            Actor::System,
+            at(10),
+        )
+        .await
+        .unwrap();
+    let open_broken = ConversationQuery {
+        folder: Some(Folder::Open),
+        ..search("broken")
+    };
+    let mut found = f.ids(store, open_broken).await;
+    found.sort();
+    assert_eq!(found, vec![ids[2], ids[4], ids[6]]);
+    let closed_broken = ConversationQuery {
+        folder: Some(Folder::Closed),
+        ..search("broken")
+    };
+    assert_eq!(f.ids(store, closed_broken).await, vec![ids[0]]);
+    // Pages of search results: every hit once.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = ConversationQuery {
+            cursor,
+            limit: 2,
+            ..search("printer")
+        };
+        let page = store.list_conversations(f.account, &query).await.unwrap();
+        seen.extend(page.items.iter().map(|i| i.conversation.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ids);
+}
+
+pub async fn contacts_profile_and_sessions(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let id = f
+        .contact_writes(store, &f.chat, &f.contact, "hi", at(1))
+        .await
+        .conversation
+        .id;
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("plan".into(), "pro".into());
+    attributes.insert("seats".into(), 12.into());
+    let updated = store
+        .update_contact(
+            f.account,
+            f.contact.id,
+            ContactPatch {
+                name: Some(Some("Carla Mendes".into())),
+                company: Some(Some("Mendes Ltda".into())),
+                custom_attributes: Some(attributes),
+                ..Default::default()
+            },
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.name.as_deref(), Some("Carla Mendes"));
+    assert_eq!(updated.custom_attributes["plan"], "pro");
+    let mut removal = serde_json::Map::new();
+    removal.insert("plan".into(), serde_json::Value::Null);
+    let updated = store
+        .update_contact(
+            f.account,
+            f.contact.id,
+            ContactPatch {
+                custom_attributes: Some(removal),
+                phone: Some(None),
+                ..Default::default()
+            },
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert!(!updated.custom_attributes.contains_key("plan"));
+    assert_eq!(updated.custom_attributes["seats"], 12);
+    assert_eq!(updated.phone, None);
+    assert_eq!(
+        store.get_contact(f.account, f.contact.id).await.unwrap(),
+        updated
+    );
+    assert_eq!(
+        f.ids(store, search("mendes")).await,
+        vec![id],
+        "search follows the contact's new name"
+    );
+    let by_email = store
+        .contact_by_email(f.account, f.contact.email.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_email.map(|c| c.id), Some(f.contact.id));
+    let listed = store
+        .list_contacts(f.account, Some("MENDES"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![f.contact.id]
+    );
+    assert_eq!(
+        store
+            .list_contacts(f.account, Some("100%_"), None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        0
+    );
+    f.new_contact(store, "Second").await;
+    let all = store.list_contacts(f.account, None, None, 1).await.unwrap();
+    assert_eq!(all.items.len(), 1);
+    assert!(all.next_cursor.is_some());
+    assert_eq!(
+        store
+            .contact_conversations(f.account, f.contact.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    store
+        .create_contact_session(f.contact.id, f.chat.id, "contact-token-hash", at(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .contact_by_session(f.chat.id, "contact-token-hash")
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(f.contact.id)
+    );
+    assert!(
+        store
+            .contact_by_session(f.email.id, "contact-token-hash")
+            .await
+            .unwrap()
+            .is_none(),
+        "one inbox only"
+    );
+    assert!(
+        store
+            .inbox_by_token(&f.chat.token)
+            .await
+            .unwrap()
+            .is_some_and(|i| i.id == f.chat.id)
+    );
+    assert!(store.inbox_by_token("nope").await.unwrap().is_none());
+    assert_eq!(store.list_inboxes(f.account).await.unwrap().len(), 4);
+    let types: Vec<_> = all_events(store, f.account)
+        .await
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert!(types.contains(&EventType::ContactUpdated));
+}
+
+pub async fn assignment_and_tags(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let id = f
+        .contact_writes(store, &f.chat, &f.contact, "hi", at(1))
+        .await
+        .conversation
+        .id;
+    let assigned = store
+        .assign_conversation(
+            f.account,
+            id,
+            Some(f.agent.id),
+            Actor::Agent(f.admin.id),
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(assigned.assignee_id, Some(f.agent.id));
+    let tagged = store
+        .set_tags(
+            f.account,
+            id,
+            &["billing".into(), "urgent".into()],
+            Actor::Agent(f.admin.id),
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tagged.tags, vec!["billing", "urgent"]);
+    let retagged = store
+        .set_tags(
+            f.account,
+            id,
+            &["urgent".into()],
+            Actor::Agent(f.admin.id),
+            at(4),
+        )
+        .await
+        .unwrap();
+    assert_eq!(retagged.tags, vec!["urgent"]);
+    let fetched = store.get_conversation(f.account, id).await.unwrap();
+    assert_eq!(
+        (fetched.assignee_id, fetched.tags.clone()),
+        (Some(f.agent.id), vec!["urgent".to_string()])
+    );
+    let billing = ConversationQuery {
+        tag: Some("billing".into()),
+        ..in_folder(Folder::Open)
+    };
+    assert_eq!(f.ids(store, billing).await, vec![]);
+    let unassigned = store
+        .assign_conversation(f.account, id, None, Actor::System, at(5))
+        .await
+        .unwrap();
+    assert_eq!(unassigned.assignee_id, None);
+    let events = all_events(store, f.account).await;
+    let actions: Vec<_> = events
+        .iter()
+        .filter_map(|e| e.data["action"].as_str())
+        .collect();
+    assert!(
+        actions.ends_with(&["assign", "tags", "tags", "assign"]),
+        "{actions:?}"
+    );
+}

@@ -1,0 +1,242 @@
+//! What goes into and comes out of the store, beyond the domain entities.
+
+use confab_domain::search::SearchQuery;
+use confab_domain::*;
+
+use crate::cursor::Cursor;
+
+/// A new agent (the password is already hashed).
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+/// Changes to an agent; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AgentPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub password_hash: Option<String>,
+}
+
+/// What a credential is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A browser session (cookie), which expires.
+    Session,
+    /// A bearer API token for integrations.
+    ApiToken,
+}
+
+impl CredentialKind {
+    /// The database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Session => "session",
+            CredentialKind::ApiToken => "api_token",
+        }
+    }
+}
+
+/// A new inbox.
+#[derive(Debug, Clone)]
+pub struct NewInbox {
+    pub name: String,
+    pub kind: InboxKind,
+    /// The public token (random, made by the caller).
+    pub token: String,
+    pub email_address: Option<String>,
+}
+
+/// A new contact.
+#[derive(Debug, Clone, Default)]
+pub struct NewContact {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub external_id: Option<String>,
+    pub custom_attributes: serde_json::Map<String, serde_json::Value>,
+    pub browser: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Changes to a contact; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ContactPatch {
+    pub name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub company: Option<Option<String>>,
+    /// Merged into the existing attributes; a `null` value removes a key.
+    pub custom_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Replaces what the widget saw.
+    pub browser: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A message from a contact.
+#[derive(Debug, Clone, Default)]
+pub struct NewContactMessage {
+    pub body: String,
+    /// The complete text, where it differs from `body` (e-mail with quotes).
+    pub full_body: Option<String>,
+    /// The subject, for a conversation this message starts (email, form).
+    pub subject: Option<String>,
+    /// The conversation the message belongs to, when the channel knows it
+    /// (e-mail threading); otherwise the contact's latest in the inbox.
+    pub conversation_id: Option<ConversationId>,
+    /// Makes a retried post return the first message instead of a second one.
+    pub idempotency_key: Option<String>,
+}
+
+/// A reply or private note from an agent.
+#[derive(Debug, Clone)]
+pub struct NewAgentMessage {
+    pub agent_id: AgentId,
+    pub body: String,
+    pub private: bool,
+    pub idempotency_key: Option<String>,
+}
+
+/// A stored message and the conversation it is in, after the change.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub conversation: Conversation,
+    pub message: Message,
+    /// Whether the conversation was started by this message.
+    pub created_conversation: bool,
+    /// False when the idempotency key matched an earlier message: nothing was written.
+    pub created_message: bool,
+}
+
+/// Which conversations, by assignee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Assigned to the viewing agent.
+    Mine,
+    /// Assigned to nobody.
+    Unassigned,
+    /// Everything in the account.
+    #[default]
+    All,
+}
+
+impl Scope {
+    /// Parses `mine`, `unassigned`, `all`.
+    pub fn parse(name: &str) -> Option<Scope> {
+        match name {
+            "mine" => Some(Scope::Mine),
+            "unassigned" => Some(Scope::Unassigned),
+            "all" => Some(Scope::All),
+            _ => None,
+        }
+    }
+}
+
+/// Order of the inbox list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Newest activity first (the default).
+    #[default]
+    LastActivity,
+    /// Waiting on us longest first; conversations not waiting come last.
+    OldestWaiting,
+    /// Newest first by creation.
+    Created,
+}
+
+impl Sort {
+    /// Parses `last_activity`, `oldest_waiting`, `created`.
+    pub fn parse(name: &str) -> Option<Sort> {
+        match name {
+            "last_activity" => Some(Sort::LastActivity),
+            "oldest_waiting" | "waiting" => Some(Sort::OldestWaiting),
+            "created" => Some(Sort::Created),
+            _ => None,
+        }
+    }
+}
+
+/// The inbox list's question: folder, scope, quick filters, search, order, page.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationQuery {
+    /// The folder; `None` means every folder (used by search across folders).
+    pub folder: Option<Folder>,
+    pub scope: Scope,
+    /// The agent asking (for `Scope::Mine`).
+    pub viewer: Option<AgentId>,
+    pub inbox_id: Option<InboxId>,
+    pub kind: Option<InboxKind>,
+    pub assignee_id: Option<AgentId>,
+    pub tag: Option<String>,
+    /// Only conversations with unread messages.
+    pub unread: bool,
+    /// Only conversations whose last message is from the contact.
+    pub waiting: bool,
+    pub created_after: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
+    pub activity_after: Option<Timestamp>,
+    pub activity_before: Option<Timestamp>,
+    pub contact_id: Option<ContactId>,
+    /// Full-text search; results are then ranked (best first) and `sort` is ignored.
+    pub search: Option<SearchQuery>,
+    /// Whether private notes are searched (agents: yes).
+    pub search_private: bool,
+    pub sort: Sort,
+    pub cursor: Option<Cursor>,
+    /// Page size, 1 ..= 100.
+    pub limit: u32,
+}
+
+/// One row of the inbox list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedConversation {
+    pub conversation: Conversation,
+    /// For search results: the best matching text with `<mark>` around the
+    /// matches, HTML-escaped.
+    pub snippet: Option<String>,
+}
+
+/// A page of results and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<Cursor>,
+}
+
+/// An agent action on a conversation's folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderAction {
+    Close,
+    Reopen,
+    /// Snooze for this many minutes (5 ..= 1440, checked by the store too).
+    Snooze {
+        minutes: i64,
+    },
+    Delete,
+    Restore,
+    MarkSpam,
+    NotSpam,
+}
+
+/// Who made a change, for the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Agent(AgentId),
+    Contact(ContactId),
+    /// Confab itself (snooze timers, purges).
+    System,
+}
+
+impl Actor {
+    /// The JSON written into events.
+    pub fn to_json(self) -> serde_json::Value {
+        match self {
+            Actor::Agent(id) => serde_json::json!({"type": "agent", "id": id}),
+            Actor::Contact(id) => serde_json::json!({"type": "contact", "id": id}),
+            Actor::System => serde_json::json!({"type": "system"}),
+        }
+    }
+}

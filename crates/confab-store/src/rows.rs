@@ -1,0 +1,160 @@
+//! Reading rows into domain entities, for any sqlx database: both stores
+//! select the same column names and use the same types (integers, text).
+
+use confab_domain::*;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::plan::split_tags;
+
+/// The column list every conversation query selects (from alias `c`).
+pub const CONVERSATION_COLUMNS: &str = "c.id, c.account_id, c.number, c.inbox_id, c.inbox_kind, c.contact_id, c.folder, c.assignee_id, c.tags, c.subject, c.snoozed_until, c.unread_count, c.waiting_since, c.last_activity_at, c.created_at";
+/// The conversation columns for `RETURNING` (no table alias).
+pub const CONVERSATION_RETURNING: &str = "id, account_id, number, inbox_id, inbox_kind, contact_id, folder, assignee_id, tags, subject, snoozed_until, unread_count, waiting_since, last_activity_at, created_at";
+/// The column list every message query selects.
+pub const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, sender_type, sender_id, body, full_body, private, created_at";
+/// The column list every contact query selects.
+pub const CONTACT_COLUMNS: &str = "id, account_id, name, email, phone, company, external_id, custom_attributes, browser, spam, first_seen_at, last_seen_at";
+/// The column list every agent query selects.
+pub const AGENT_COLUMNS: &str = "id, account_id, name, email, role, created_at";
+/// The column list every inbox query selects.
+pub const INBOX_COLUMNS: &str = "id, account_id, name, kind, token, email_address, created_at";
+
+fn corrupt(what: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unexpected {what} {value:?} in the database").into())
+}
+
+fn object(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, sqlx::Error> {
+    serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// Reads rows of any database whose driver decodes integers, text and booleans.
+pub trait EntityRow: Row + Sized
+where
+    for<'c> &'c str: ColumnIndex<Self>,
+{
+    /// An integer column.
+    fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
+    /// A nullable integer column.
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+    /// A text column.
+    fn text(&self, column: &str) -> Result<String, sqlx::Error>;
+    /// A nullable text column.
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    /// A boolean column.
+    fn flag(&self, column: &str) -> Result<bool, sqlx::Error>;
+
+    fn conversation(&self) -> Result<Conversation, sqlx::Error> {
+        let kind = self.text("inbox_kind")?;
+        let folder = self.text("folder")?;
+        Ok(Conversation {
+            id: ConversationId(self.int("id")?),
+            account_id: AccountId(self.int("account_id")?),
+            number: self.int("number")?,
+            inbox_id: InboxId(self.int("inbox_id")?),
+            inbox_kind: InboxKind::parse(&kind).ok_or_else(|| corrupt("inbox kind", &kind))?,
+            contact_id: ContactId(self.int("contact_id")?),
+            folder: Folder::parse(&folder).ok_or_else(|| corrupt("folder", &folder))?,
+            assignee_id: self.opt_int("assignee_id")?.map(AgentId),
+            tags: split_tags(&self.text("tags")?),
+            subject: self.opt_text("subject")?,
+            snoozed_until: self.opt_int("snoozed_until")?.map(Timestamp),
+            unread_count: self.int("unread_count")?,
+            waiting_since: self.opt_int("waiting_since")?.map(Timestamp),
+            last_activity_at: Timestamp(self.int("last_activity_at")?),
+            created_at: Timestamp(self.int("created_at")?),
+        })
+    }
+
+    fn message(&self) -> Result<Message, sqlx::Error> {
+        let sender = self.text("sender_type")?;
+        Ok(Message {
+            id: MessageId(self.int("id")?),
+            conversation_id: ConversationId(self.int("conversation_id")?),
+            sender_type: SenderType::parse(&sender).ok_or_else(|| corrupt("sender", &sender))?,
+            sender_id: self.opt_int("sender_id")?,
+            body: self.text("body")?,
+            full_body: self.opt_text("full_body")?,
+            private: self.flag("private")?,
+            created_at: Timestamp(self.int("created_at")?),
+        })
+    }
+
+    fn contact(&self) -> Result<Contact, sqlx::Error> {
+        Ok(Contact {
+            id: ContactId(self.int("id")?),
+            account_id: AccountId(self.int("account_id")?),
+            name: self.opt_text("name")?,
+            email: self.opt_text("email")?,
+            phone: self.opt_text("phone")?,
+            company: self.opt_text("company")?,
+            external_id: self.opt_text("external_id")?,
+            custom_attributes: object(&self.text("custom_attributes")?)?,
+            browser: object(&self.text("browser")?)?,
+            spam: self.flag("spam")?,
+            first_seen_at: Timestamp(self.int("first_seen_at")?),
+            last_seen_at: Timestamp(self.int("last_seen_at")?),
+        })
+    }
+
+    fn agent(&self) -> Result<Agent, sqlx::Error> {
+        let role = self.text("role")?;
+        Ok(Agent {
+            id: AgentId(self.int("id")?),
+            account_id: AccountId(self.int("account_id")?),
+            name: self.text("name")?,
+            email: self.text("email")?,
+            role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+            created_at: Timestamp(self.int("created_at")?),
+        })
+    }
+
+    fn inbox(&self) -> Result<Inbox, sqlx::Error> {
+        let kind = self.text("kind")?;
+        Ok(Inbox {
+            id: InboxId(self.int("id")?),
+            account_id: AccountId(self.int("account_id")?),
+            name: self.text("name")?,
+            kind: InboxKind::parse(&kind).ok_or_else(|| corrupt("inbox kind", &kind))?,
+            token: self.text("token")?,
+            email_address: self.opt_text("email_address")?,
+            created_at: Timestamp(self.int("created_at")?),
+        })
+    }
+
+    fn event(&self) -> Result<event::Event, sqlx::Error> {
+        let kind = self.text("type")?;
+        let data = self.text("data")?;
+        Ok(event::Event {
+            seq: self.int("seq")?,
+            event_type: EventType::parse(&kind).ok_or_else(|| corrupt("event type", &kind))?,
+            at: Timestamp(self.int("at")?),
+            data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        })
+    }
+}
+
+impl<R> EntityRow for R
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn int(&self, column: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn flag(&self, column: &str) -> Result<bool, sqlx::Error> {
+        self.try_get(column)
+    }
+}

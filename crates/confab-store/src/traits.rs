@@ -1,0 +1,264 @@
+//! The store traits. Times are passed in (`now`), so tests control the clock.
+
+use async_trait::async_trait;
+use confab_domain::event::Event;
+use confab_domain::*;
+
+use crate::cursor::Cursor;
+use crate::error::StoreResult;
+use crate::model::*;
+
+/// Accounts, agents and their credentials.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates an account with its first admin.
+    async fn create_account(
+        &self,
+        name: &str,
+        admin: NewAgent,
+        now: Timestamp,
+    ) -> StoreResult<(Account, Agent)>;
+    /// How many accounts exist (0 on a fresh install).
+    async fn count_accounts(&self) -> StoreResult<i64>;
+    async fn get_account(&self, id: AccountId) -> StoreResult<Account>;
+    /// Adds an agent; `Duplicate { field: "email" }` when the e-mail is taken.
+    async fn add_agent(
+        &self,
+        account: AccountId,
+        agent: NewAgent,
+        now: Timestamp,
+    ) -> StoreResult<Agent>;
+    async fn get_agent(&self, account: AccountId, id: AgentId) -> StoreResult<Agent>;
+    async fn list_agents(&self, account: AccountId) -> StoreResult<Vec<Agent>>;
+    async fn update_agent(
+        &self,
+        account: AccountId,
+        id: AgentId,
+        patch: AgentPatch,
+    ) -> StoreResult<Agent>;
+    /// Removes an agent: their credentials go, their conversations become unassigned.
+    async fn delete_agent(
+        &self,
+        account: AccountId,
+        id: AgentId,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// The agent with this e-mail (any account) and their password hash.
+    async fn agent_for_login(&self, email: &str) -> StoreResult<Option<(Agent, String)>>;
+    /// Stores a credential by the hash of its token.
+    async fn create_credential(
+        &self,
+        agent: AgentId,
+        kind: CredentialKind,
+        token_hash: &str,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// The agent a credential belongs to, unless it expired.
+    async fn agent_by_credential(
+        &self,
+        kind: CredentialKind,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Agent>>;
+    async fn delete_credential(&self, token_hash: &str) -> StoreResult<()>;
+}
+
+/// Inboxes (channels).
+#[async_trait]
+pub trait InboxStore: Send + Sync {
+    async fn create_inbox(
+        &self,
+        account: AccountId,
+        inbox: NewInbox,
+        now: Timestamp,
+    ) -> StoreResult<Inbox>;
+    async fn list_inboxes(&self, account: AccountId) -> StoreResult<Vec<Inbox>>;
+    async fn get_inbox(&self, account: AccountId, id: InboxId) -> StoreResult<Inbox>;
+    /// The inbox with this public token, in any account.
+    async fn inbox_by_token(&self, token: &str) -> StoreResult<Option<Inbox>>;
+}
+
+/// Contacts and their sessions (contact tokens).
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    async fn create_contact(
+        &self,
+        account: AccountId,
+        contact: NewContact,
+        now: Timestamp,
+    ) -> StoreResult<Contact>;
+    async fn get_contact(&self, account: AccountId, id: ContactId) -> StoreResult<Contact>;
+    /// The contact with this e-mail in the account, if any.
+    async fn contact_by_email(
+        &self,
+        account: AccountId,
+        email: &str,
+    ) -> StoreResult<Option<Contact>>;
+    async fn update_contact(
+        &self,
+        account: AccountId,
+        id: ContactId,
+        patch: ContactPatch,
+        now: Timestamp,
+    ) -> StoreResult<Contact>;
+    /// Contacts, newest first; `q` matches name, e-mail, phone or company.
+    async fn list_contacts(
+        &self,
+        account: AccountId,
+        q: Option<&str>,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> StoreResult<Page<Contact>>;
+    /// Stores a contact session token (by hash) for an inbox.
+    async fn create_contact_session(
+        &self,
+        contact: ContactId,
+        inbox: InboxId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// The contact a session token belongs to, for this inbox only.
+    async fn contact_by_session(
+        &self,
+        inbox: InboxId,
+        token_hash: &str,
+    ) -> StoreResult<Option<Contact>>;
+}
+
+/// Conversations: the inbox list, counts and folder actions.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    async fn list_conversations(
+        &self,
+        account: AccountId,
+        query: &ConversationQuery,
+    ) -> StoreResult<Page<ListedConversation>>;
+    /// Conversations per folder for a scope, in one query.
+    async fn count_conversations(
+        &self,
+        account: AccountId,
+        scope: Scope,
+        viewer: Option<AgentId>,
+    ) -> StoreResult<FolderCounts>;
+    async fn get_conversation(
+        &self,
+        account: AccountId,
+        id: ConversationId,
+    ) -> StoreResult<Conversation>;
+    /// Applies a folder action through the state machine; `Refused` when it
+    /// does not apply. Writes one `conversation.updated` event.
+    async fn act_on_conversation(
+        &self,
+        account: AccountId,
+        id: ConversationId,
+        action: FolderAction,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<Conversation>;
+    /// Assigns to an agent of the account, or unassigns.
+    async fn assign_conversation(
+        &self,
+        account: AccountId,
+        id: ConversationId,
+        assignee: Option<AgentId>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<Conversation>;
+    /// Replaces the tag set (already normalised by `validate::tags`).
+    async fn set_tags(
+        &self,
+        account: AccountId,
+        id: ConversationId,
+        tags: &[String],
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<Conversation>;
+    /// Marks every message read for agents (unread count 0).
+    async fn mark_read(
+        &self,
+        account: AccountId,
+        id: ConversationId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<Conversation>;
+    /// The conversations of a contact, newest first.
+    async fn contact_conversations(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+    ) -> StoreResult<Vec<Conversation>>;
+}
+
+/// Messages.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// A contact writes: into `conversation_id`, or their latest conversation
+    /// in the inbox, or a new one, as the state machine says.
+    async fn post_contact_message(
+        &self,
+        account: AccountId,
+        inbox: InboxId,
+        contact: ContactId,
+        message: NewContactMessage,
+        now: Timestamp,
+    ) -> StoreResult<Posted>;
+    /// An agent replies or writes a private note.
+    async fn post_agent_message(
+        &self,
+        account: AccountId,
+        conversation: ConversationId,
+        message: NewAgentMessage,
+        now: Timestamp,
+    ) -> StoreResult<Posted>;
+    /// A conversation's history, oldest first, after the cursor's message id.
+    async fn list_messages(
+        &self,
+        account: AccountId,
+        conversation: ConversationId,
+        include_private: bool,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Page<Message>>;
+}
+
+/// The per-account event log.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Events with `seq > after`, ascending, at most `limit`.
+    async fn events_since(
+        &self,
+        account: AccountId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>>;
+    /// The latest sequence number of the account (0 before any event).
+    async fn last_event_seq(&self, account: AccountId) -> StoreResult<i64>;
+}
+
+/// Durable snooze wake-ups.
+#[async_trait]
+pub trait WakeupStore: Send + Sync {
+    /// The earliest snooze due time, if any conversation is snoozed.
+    async fn next_wakeup(&self) -> StoreResult<Option<Timestamp>>;
+    /// Reopens the snoozed conversations due at `now` (at most `limit`),
+    /// each exactly once even when several callers race, and returns them.
+    async fn wake_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Conversation>>;
+}
+
+/// Everything a Confab server needs from its database.
+#[async_trait]
+pub trait Store:
+    AccountStore
+    + InboxStore
+    + ContactStore
+    + ConversationStore
+    + MessageStore
+    + EventStore
+    + WakeupStore
+{
+    /// Checks that the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+    /// "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+}
