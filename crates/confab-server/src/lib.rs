@@ -1,1 +1,39 @@
-//! placeholder
+//! Confab's HTTP server: the agent API, the public contact API, health
+//! checks, the OpenAPI document, and the snooze scheduler.
+//!
+//! Handlers are thin: parse, call the store through the state machine's
+//! rules, map the result. Errors become `{"error":{"code","message"}}` in
+//! one place ([`error::ApiError`]).
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod rate_limit;
+pub mod routes;
+pub mod scheduler;
+pub mod state;
+
+use std::net::SocketAddr;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::ServerConfig;
+pub use state::AppState;
+
+/// Serves the app on a bound listener until `shutdown` resolves; in-flight
+/// requests are finished before it returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = routes::app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

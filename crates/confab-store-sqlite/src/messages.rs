@@ -104,6 +104,7 @@ impl MessageStore for SqliteStore {
         let mut contact = load_contact(&mut tx, account, contact).await?;
         let inbox = crate::accounts::load_inbox(&mut tx, account, inbox).await?;
         let target = match message.conversation_id {
+            _ if message.new_conversation => None,
             Some(id) => {
                 let conversation = load_conversation(&mut tx, account, id).await?;
                 if conversation.contact_id != contact.id {

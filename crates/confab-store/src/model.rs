@@ -89,6 +89,8 @@ pub struct NewContactMessage {
     pub conversation_id: Option<ConversationId>,
     /// Makes a retried post return the first message instead of a second one.
     pub idempotency_key: Option<String>,
+    /// Always start a new conversation (each contact-form submission is a ticket).
+    pub new_conversation: bool,
 }
 
 /// A reply or private note from an agent.

@@ -1,1 +1,220 @@
-fn main() {}
+//! `confab`: serve the help desk, apply migrations, script installs.
+
+mod config;
+mod store;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use confab_domain::{AccountId, Role, validate};
+use confab_server::{AppState, Clock, SystemClock};
+use confab_store::{CredentialKind, NewAgent};
+
+use crate::config::{DatabaseArgs, ServeArgs};
+
+#[derive(Parser)]
+#[command(
+    name = "confab",
+    version,
+    about = "Confab, the help desk in one binary"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (HTTP API, UI, scheduler). Applies migrations first.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Scripted administration.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create an account with its first admin; prints {account_id, agent_id, token}.
+    Bootstrap {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// The admin's display name (default: the part of the e-mail before @).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Add an agent to an account; prints {account_id, agent_id, token}.
+    AddAgent {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "agent", value_parser = ["agent", "admin"])]
+        role: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CONFAB_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => {
+            store::open(&args.url()).await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Admin(Admin::Bootstrap {
+            database,
+            account,
+            email,
+            password,
+            name,
+        }) => {
+            let store = store::open(&database.url()).await?;
+            let (agent, token) = new_agent(&email, &password, name)?;
+            let agent = NewAgent {
+                password_hash: hash(agent.password_hash).await?,
+                ..agent
+            };
+            let account_name =
+                validate::required_text("account", &account, validate::MAX_NAME_CHARS)?;
+            let (account, agent) = store
+                .create_account(&account_name, agent, SystemClock.now())
+                .await?;
+            print_credentials(store.as_ref(), account.id, agent.id, token).await
+        }
+        Command::Admin(Admin::AddAgent {
+            database,
+            account,
+            email,
+            password,
+            name,
+            role,
+        }) => {
+            let store = store::open(&database.url()).await?;
+            let (agent, token) = new_agent(&email, &password, name)?;
+            let role = Role::parse(&role).unwrap_or(Role::Agent);
+            let agent = NewAgent {
+                password_hash: hash(agent.password_hash).await?,
+                role,
+                ..agent
+            };
+            let agent = store
+                .add_agent(AccountId(account), agent, SystemClock.now())
+                .await?;
+            print_credentials(store.as_ref(), agent.account_id, agent.id, token).await
+        }
+    }
+}
+
+/// Validates an agent's fields; the password is hashed by the caller.
+fn new_agent(
+    email: &str,
+    password: &str,
+    name: Option<String>,
+) -> anyhow::Result<(NewAgent, String)> {
+    let email = validate::email("email", email)?;
+    validate::password(password)?;
+    let name = match name {
+        Some(name) => validate::required_text("name", &name, validate::MAX_NAME_CHARS)?,
+        None => email.split('@').next().unwrap_or("admin").to_string(),
+    };
+    let agent = NewAgent {
+        name,
+        email,
+        password_hash: password.to_string(),
+        role: Role::Admin,
+    };
+    Ok((agent, confab_server::auth::new_token()))
+}
+
+async fn hash(password: String) -> anyhow::Result<String> {
+    confab_server::auth::hash_password(password)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))
+}
+
+async fn print_credentials(
+    store: &dyn confab_store::Store,
+    account: AccountId,
+    agent: confab_domain::AgentId,
+    token: String,
+) -> anyhow::Result<()> {
+    let hash = confab_server::auth::token_hash(&token);
+    store
+        .create_credential(
+            agent,
+            CredentialKind::ApiToken,
+            &hash,
+            None,
+            SystemClock.now(),
+        )
+        .await?;
+    println!(
+        "{}",
+        serde_json::json!({"account_id": account, "agent_id": agent, "token": token})
+    );
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = args.resolve()?;
+    let store = store::open(&settings.database_url).await?;
+    let state = AppState::new(store, Arc::new(SystemClock), settings.server);
+    let scheduler = tokio::spawn(confab_server::scheduler::run_snooze_scheduler(
+        state.clone(),
+    ));
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, database = state.store.backend(), "confab is serving");
+    eprintln!("Confab is running at http://{address} (press Ctrl+C to stop)");
+    confab_server::serve(listener, state, shutdown_signal()).await?;
+    scheduler.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

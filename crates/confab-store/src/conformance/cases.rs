@@ -399,6 +399,24 @@ pub async fn contact_messages_start_and_continue_conversations(store: &dyn Store
         ("Yes", Some("Yes\n> old"))
     );
     assert_eq!(trimmed.conversation.id, other.conversation.id);
+    // A form submission always starts a new ticket.
+    let form = |at| {
+        store.post_contact_message(
+            f.account,
+            f.form.id,
+            f.contact.id,
+            NewContactMessage {
+                body: "Form".into(),
+                subject: Some("Quote".into()),
+                new_conversation: true,
+                ..Default::default()
+            },
+            at,
+        )
+    };
+    let (a, b) = (form(at(6)).await.unwrap(), form(at(7)).await.unwrap());
+    assert!(a.created_conversation && b.created_conversation);
+    assert_ne!(a.conversation.id, b.conversation.id);
 }
 
 /// Puts a fresh conversation of `inbox` into `folder` through the store.

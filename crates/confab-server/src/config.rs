@@ -1,0 +1,53 @@
+//! Server settings (the binary fills them from flags, `CONFAB_*` and TOML).
+
+/// A rate limit: a steady refill and a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per minute, steady state.
+    pub per_minute: u32,
+    /// Requests allowed at once.
+    pub burst: u32,
+}
+
+/// What the HTTP server needs to know.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The address users reach (for cookies' `Secure` flag and links).
+    pub public_url: Option<String>,
+    /// Public (contact) endpoints, per client IP.
+    pub public_rate: RateLimit,
+    /// Login attempts, per client IP.
+    pub login_rate: RateLimit,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+    /// How long a browser session lasts, in minutes.
+    pub session_minutes: i64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            public_url: None,
+            // An office behind one address must never be locked out.
+            public_rate: RateLimit {
+                per_minute: 120,
+                burst: 60,
+            },
+            login_rate: RateLimit {
+                per_minute: 20,
+                burst: 10,
+            },
+            body_limit: 1024 * 1024,
+            session_minutes: 14 * 24 * 60,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Whether cookies must be `Secure` (the public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+}

@@ -1,0 +1,60 @@
+//! The routers, per audience, and the app that joins them.
+
+pub mod agents;
+pub mod auth;
+pub mod contacts;
+pub mod conversations;
+pub mod health;
+pub mod inboxes;
+pub mod public;
+
+use axum::Router;
+use axum::http::StatusCode;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::rate_limit;
+use crate::state::AppState;
+
+/// The agent and public API as one OpenAPI-documented router.
+pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    let login = auth::login_router().layer(rate_limit::layer(state.config.login_rate));
+    let public = public::router().layer(rate_limit::layer(state.config.public_rate));
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .merge(login)
+        .merge(auth::router())
+        .merge(inboxes::router())
+        .merge(conversations::router())
+        .merge(contacts::router())
+        .merge(agents::router())
+        .merge(public)
+}
+
+/// The whole app: API, health checks, OpenAPI document, errors as JSON.
+pub fn app(state: AppState) -> Router {
+    let (api, document) = api(&state).split_for_parts();
+    let document = std::sync::Arc::new(document);
+    Router::new()
+        .merge(api)
+        .merge(health::router())
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,340 @@
+//! The contact's side: sessions, messages and the contact form. Rate limited per IP.
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use confab_domain::{Contact, ConversationId, Inbox, InboxKind, Message, validate};
+use confab_store::{NewContact, NewContactMessage};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{new_token, token_hash};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path};
+use crate::routes::conversations::idempotency_key;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_contact))
+        .routes(routes!(list_messages, post_message))
+        .routes(routes!(submit_form))
+}
+
+async fn inbox(state: &AppState, token: &str) -> ApiResult<Inbox> {
+    state
+        .store
+        .inbox_by_token(token)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inbox"))
+}
+
+async fn contact(state: &AppState, inbox: &Inbox, headers: &HeaderMap) -> ApiResult<Contact> {
+    let token = headers
+        .get("x-contact-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send the contact token in X-Contact-Token",
+            )
+        })?;
+    state
+        .store
+        .contact_by_session(inbox.id, &token_hash(token))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "unknown contact token for this inbox",
+            )
+        })
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct ContactSessionRequest {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// What the widget saw: page, referrer, browser, OS, language, time zone …
+    #[schema(value_type = Object)]
+    pub browser: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactSession {
+    pub contact_id: i64,
+    /// Send as `X-Contact-Token`; keep it in the browser or app.
+    pub token: String,
+}
+
+/// Starts a visitor / app-user session: a new contact and its token.
+#[utoipa::path(post, path = "/api/v1/public/inboxes/{inbox_token}/contacts", tag = "public", params(("inbox_token" = String, Path)),
+    request_body = ContactSessionRequest, responses((status = 201, body = ContactSession), (status = 404, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+async fn create_contact(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, axum::Json<ContactSession>)> {
+    let inbox = inbox(&state, &token).await?;
+    // The body is optional: an anonymous visitor sends nothing.
+    let request: ContactSessionRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ContactSessionRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                e.to_string(),
+            )
+        })?
+    };
+    let new = NewContact {
+        name: validate::optional_text("name", request.name.as_deref(), validate::MAX_NAME_CHARS)?,
+        email: request
+            .email
+            .as_deref()
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| validate::email("email", e))
+            .transpose()?,
+        phone: validate::optional_text("phone", request.phone.as_deref(), 50)?,
+        browser: request.browser.unwrap_or_default(),
+        ..NewContact::default()
+    };
+    let now = state.clock.now();
+    let contact = state
+        .store
+        .create_contact(inbox.account_id, new, now)
+        .await?;
+    let session = new_token();
+    state
+        .store
+        .create_contact_session(contact.id, inbox.id, &token_hash(&session), now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ContactSession {
+            contact_id: contact.id.0,
+            token: session,
+        }),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactMessages {
+    /// Messages of the contact's conversations in this inbox, oldest first (never private notes).
+    pub items: Vec<Message>,
+}
+
+/// The contact's side of their conversations in this inbox.
+#[utoipa::path(get, path = "/api/v1/public/inboxes/{inbox_token}/messages", tag = "public", params(("inbox_token" = String, Path), ("X-Contact-Token" = String, Header)),
+    responses((status = 200, body = ContactMessages), (status = 401, body = crate::error::ErrorBody)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<axum::Json<ContactMessages>> {
+    let inbox = inbox(&state, &token).await?;
+    let contact = contact(&state, &inbox, &headers).await?;
+    let mut conversations = state
+        .store
+        .contact_conversations(inbox.account_id, contact.id)
+        .await?;
+    conversations.retain(|c| c.inbox_id == inbox.id);
+    conversations.truncate(10);
+    let mut items = Vec::new();
+    for conversation in conversations.iter().rev() {
+        let page = state
+            .store
+            .list_messages(inbox.account_id, conversation.id, false, None, 100)
+            .await?;
+        items.extend(page.items);
+    }
+    Ok(axum::Json(ContactMessages { items }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ContactPost {
+    pub body: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactPosted {
+    pub conversation_id: ConversationId,
+    pub message: Message,
+}
+
+/// The contact writes. A repeated `Idempotency-Key` returns the first message.
+#[utoipa::path(post, path = "/api/v1/public/inboxes/{inbox_token}/messages", tag = "public",
+    params(("inbox_token" = String, Path), ("X-Contact-Token" = String, Header), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = ContactPost, responses((status = 201, body = ContactPosted), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn post_message(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Json(request): Json<ContactPost>,
+) -> ApiResult<(StatusCode, axum::Json<ContactPosted>)> {
+    let inbox = inbox(&state, &token).await?;
+    let contact = contact(&state, &inbox, &headers).await?;
+    let message = NewContactMessage {
+        body: validate::message_body(&request.body)?,
+        idempotency_key: idempotency_key(&headers)?,
+        ..NewContactMessage::default()
+    };
+    let posted = state
+        .store
+        .post_contact_message(
+            inbox.account_id,
+            inbox.id,
+            contact.id,
+            message,
+            state.clock.now(),
+        )
+        .await?;
+    state.snooze_changed.notify_one();
+    let status = if posted.created_message {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        axum::Json(ContactPosted {
+            conversation_id: posted.conversation.id,
+            message: posted.message,
+        }),
+    ))
+}
+
+/// A contact-form submission (JSON or an HTML form post).
+#[derive(Deserialize, ToSchema)]
+pub struct FormSubmission {
+    pub name: Option<String>,
+    pub email: String,
+    pub subject: Option<String>,
+    pub message: String,
+    /// Honeypot: hidden from people; bots fill it.
+    #[serde(default)]
+    pub website: Option<String>,
+    /// Where an HTML form post goes afterwards.
+    pub redirect_to: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FormAccepted {
+    pub conversation_id: ConversationId,
+}
+
+/// Opens a ticket from a contact form. JSON in, JSON out; a form post is
+/// answered with a redirect (`redirect_to`) or a thank-you page.
+#[utoipa::path(post, path = "/api/v1/public/inboxes/{inbox_token}/form", tag = "public", params(("inbox_token" = String, Path)),
+    request_body(content = FormSubmission, content_type = "application/json"),
+    responses((status = 201, body = FormAccepted), (status = 303, description = "form post redirected"), (status = 422, body = crate::error::ErrorBody)))]
+async fn submit_form(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    request: Request,
+) -> ApiResult<Response> {
+    let is_json = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let submission = if is_json {
+        Json::<FormSubmission>::from_request(request, &state)
+            .await?
+            .0
+    } else {
+        axum::Form::<FormSubmission>::from_request(request, &state)
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_field",
+                    e.body_text(),
+                )
+            })?
+            .0
+    };
+    let inbox = inbox(&state, &token).await?;
+    if inbox.kind != InboxKind::Form {
+        return Err(ApiError::not_found("form inbox"));
+    }
+    if submission
+        .website
+        .as_deref()
+        .is_some_and(|w| !w.trim().is_empty())
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rejected_as_bot",
+            "this submission looks automated",
+        ));
+    }
+    let email = validate::email("email", &submission.email)?;
+    let name =
+        validate::optional_text("name", submission.name.as_deref(), validate::MAX_NAME_CHARS)?;
+    let subject = validate::optional_text(
+        "subject",
+        submission.subject.as_deref(),
+        validate::MAX_NAME_CHARS,
+    )?;
+    let body = validate::message_body(&submission.message)
+        .map_err(|e| ApiError::invalid("message", e.problem))?;
+    let now = state.clock.now();
+    let contact = match state
+        .store
+        .contact_by_email(inbox.account_id, &email)
+        .await?
+    {
+        Some(contact) => contact,
+        None => {
+            state
+                .store
+                .create_contact(
+                    inbox.account_id,
+                    NewContact {
+                        name,
+                        email: Some(email),
+                        ..NewContact::default()
+                    },
+                    now,
+                )
+                .await?
+        }
+    };
+    let message = NewContactMessage {
+        body,
+        subject,
+        new_conversation: true,
+        ..NewContactMessage::default()
+    };
+    let posted = state
+        .store
+        .post_contact_message(inbox.account_id, inbox.id, contact.id, message, now)
+        .await?;
+    let conversation_id = posted.conversation.id;
+    if is_json {
+        return Ok((
+            StatusCode::CREATED,
+            axum::Json(FormAccepted { conversation_id }),
+        )
+            .into_response());
+    }
+    match submission
+        .redirect_to
+        .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+    {
+        Some(url) => Ok(Redirect::to(&url).into_response()),
+        None => Ok(Html(THANK_YOU).into_response()),
+    }
+}
+
+const THANK_YOU: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+<title>Thank you</title><body style=\"font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem\">\
+<h1>Thank you!</h1><p>We received your message and will answer by e-mail soon.</p></body></html>";

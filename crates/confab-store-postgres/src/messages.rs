@@ -1,0 +1,397 @@
+//! Messages from contacts and agents, through the state machine.
+
+use async_trait::async_trait;
+use confab_domain::*;
+use confab_store::plan::{apply_outcome, conversation_event, message_event};
+use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
+use confab_store::*;
+use sqlx::PgConnection;
+
+use crate::contacts::lock_contact;
+use crate::conversations::{
+    insert_conversation, load_conversation, lock_conversation, save_conversation,
+};
+use crate::events::append_event;
+use crate::{PostgresStore, db_error, is_idempotency_conflict};
+
+struct NewMessageRow<'a> {
+    account: AccountId,
+    conversation: ConversationId,
+    sender_type: SenderType,
+    sender_id: i64,
+    body: &'a str,
+    full_body: Option<&'a str>,
+    private: bool,
+    idempotency_key: Option<&'a str>,
+}
+
+async fn insert_message(
+    tx: &mut PgConnection,
+    row: NewMessageRow<'_>,
+    now: Timestamp,
+) -> StoreResult<Message> {
+    let sql = format!(
+        "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id, body, full_body, private, idempotency_key, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {MESSAGE_COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(row.account.0)
+        .bind(row.conversation.0)
+        .bind(row.sender_type.as_str())
+        .bind(row.sender_id)
+        .bind(row.body)
+        .bind(row.full_body)
+        .bind(row.private)
+        .bind(row.idempotency_key)
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    row.message().map_err(db_error)
+}
+
+/// The message an idempotency key already produced, with its conversation.
+async fn replay(
+    tx: &mut PgConnection,
+    account: AccountId,
+    sender_type: SenderType,
+    sender_id: i64,
+    key: Option<&str>,
+) -> StoreResult<Option<Posted>> {
+    let Some(key) = key else { return Ok(None) };
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND sender_type = $2 AND sender_id = $3 AND idempotency_key = $4"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account.0)
+        .bind(sender_type.as_str())
+        .bind(sender_id)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let Some(row) = row else { return Ok(None) };
+    let message = row.message().map_err(db_error)?;
+    let conversation = load_conversation(tx, account, message.conversation_id).await?;
+    Ok(Some(Posted {
+        conversation,
+        message,
+        created_conversation: false,
+        created_message: false,
+    }))
+}
+
+/// A post whose idempotency key lost a race: the index refused the second
+/// message, so answer with the first one, like a replay before the insert.
+async fn replay_after_conflict(
+    store: &PostgresStore,
+    result: StoreResult<Posted>,
+    account: AccountId,
+    sender_type: SenderType,
+    sender_id: i64,
+    key: Option<&str>,
+) -> StoreResult<Posted> {
+    match result {
+        Err(error) if is_idempotency_conflict(&error) => {
+            let mut conn = store.pool.acquire().await.map_err(db_error)?;
+            match replay(&mut conn, account, sender_type, sender_id, key).await? {
+                Some(posted) => Ok(posted),
+                None => Err(error),
+            }
+        }
+        result => result,
+    }
+}
+
+impl PostgresStore {
+    async fn post_contact_message_once(
+        &self,
+        account: AccountId,
+        inbox: InboxId,
+        contact: ContactId,
+        message: &NewContactMessage,
+        now: Timestamp,
+    ) -> StoreResult<Posted> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        if let Some(posted) = replay(
+            &mut tx,
+            account,
+            SenderType::Contact,
+            contact.0,
+            message.idempotency_key.as_deref(),
+        )
+        .await?
+        {
+            return Ok(posted);
+        }
+        // The contact's lock serialises their posts: two first messages
+        // cannot both start a conversation.
+        let mut contact = lock_contact(&mut tx, account, contact).await?;
+        let inbox = crate::accounts::load_inbox(&mut tx, account, inbox).await?;
+        let target = match message.conversation_id {
+            _ if message.new_conversation => None,
+            Some(id) => {
+                let conversation = lock_conversation(&mut tx, account, id).await?;
+                if conversation.contact_id != contact.id {
+                    return Err(StoreError::NotFound("conversation"));
+                }
+                Some(conversation)
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {CONVERSATION_COLUMNS} FROM conversations c
+                     WHERE c.account_id = $1 AND c.contact_id = $2 AND c.inbox_id = $3 ORDER BY c.id DESC LIMIT 1
+                     FOR NO KEY UPDATE"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(account.0)
+                    .bind(contact.id.0)
+                    .bind(inbox.id.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                row.map(|row| row.conversation().map_err(db_error))
+                    .transpose()?
+            }
+        };
+        let action = Action::ContactWrites {
+            flagged: contact.spam,
+        };
+        let mut existing = None;
+        if let Some(mut conversation) = target {
+            let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
+            if !outcome.start_new_conversation {
+                let before = conversation.folder;
+                apply_outcome(&mut conversation, &outcome);
+                existing = Some((conversation, before));
+            }
+        }
+        let (mut conversation, created_conversation, folder_changed) = match existing {
+            Some((conversation, before)) => {
+                let changed = before != conversation.folder;
+                (conversation, false, changed)
+            }
+            None => {
+                let folder = initial_folder(contact.spam);
+                let conversation = insert_conversation(
+                    &mut tx,
+                    &inbox,
+                    &contact,
+                    folder,
+                    message.subject.as_deref(),
+                    now,
+                )
+                .await?;
+                (conversation, true, false)
+            }
+        };
+        let stored = insert_message(
+            &mut tx,
+            NewMessageRow {
+                account,
+                conversation: conversation.id,
+                sender_type: SenderType::Contact,
+                sender_id: contact.id.0,
+                body: &message.body,
+                full_body: message.full_body.as_deref(),
+                private: false,
+                idempotency_key: message.idempotency_key.as_deref(),
+            },
+            now,
+        )
+        .await?;
+        conversation.unread_count += 1;
+        conversation.waiting_since = conversation.waiting_since.or(Some(now));
+        conversation.last_activity_at = now;
+        save_conversation(&mut tx, &conversation).await?;
+        contact.last_seen_at = now;
+        sqlx::query("UPDATE contacts SET last_seen_at = $2 WHERE id = $1")
+            .bind(contact.id.0)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let actor = Actor::Contact(contact.id);
+        if created_conversation {
+            append_event(
+                &mut tx,
+                account,
+                EventType::ConversationCreated,
+                now,
+                conversation_event(&conversation, "create", actor),
+            )
+            .await?;
+        } else if folder_changed {
+            append_event(
+                &mut tx,
+                account,
+                EventType::ConversationUpdated,
+                now,
+                conversation_event(&conversation, action.name(), actor),
+            )
+            .await?;
+        }
+        append_event(
+            &mut tx,
+            account,
+            EventType::MessageCreated,
+            now,
+            message_event(&conversation, &stored),
+        )
+        .await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(Posted {
+            conversation,
+            message: stored,
+            created_conversation,
+            created_message: true,
+        })
+    }
+
+    async fn post_agent_message_once(
+        &self,
+        account: AccountId,
+        conversation: ConversationId,
+        message: &NewAgentMessage,
+        now: Timestamp,
+    ) -> StoreResult<Posted> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        if let Some(posted) = replay(
+            &mut tx,
+            account,
+            SenderType::Agent,
+            message.agent_id.0,
+            message.idempotency_key.as_deref(),
+        )
+        .await?
+        {
+            return Ok(posted);
+        }
+        let mut conversation = lock_conversation(&mut tx, account, conversation).await?;
+        let action = if message.private {
+            Action::AgentNote
+        } else {
+            Action::AgentReplies
+        };
+        let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
+        let before = conversation.folder;
+        apply_outcome(&mut conversation, &outcome);
+        let stored = insert_message(
+            &mut tx,
+            NewMessageRow {
+                account,
+                conversation: conversation.id,
+                sender_type: SenderType::Agent,
+                sender_id: message.agent_id.0,
+                body: &message.body,
+                full_body: None,
+                private: message.private,
+                idempotency_key: message.idempotency_key.as_deref(),
+            },
+            now,
+        )
+        .await?;
+        if !message.private {
+            conversation.unread_count = 0;
+            conversation.waiting_since = None;
+            conversation.last_activity_at = now;
+        }
+        save_conversation(&mut tx, &conversation).await?;
+        if before != conversation.folder {
+            let actor = Actor::Agent(message.agent_id);
+            append_event(
+                &mut tx,
+                account,
+                EventType::ConversationUpdated,
+                now,
+                conversation_event(&conversation, action.name(), actor),
+            )
+            .await?;
+        }
+        append_event(
+            &mut tx,
+            account,
+            EventType::MessageCreated,
+            now,
+            message_event(&conversation, &stored),
+        )
+        .await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(Posted {
+            conversation,
+            message: stored,
+            created_conversation: false,
+            created_message: true,
+        })
+    }
+}
+
+#[async_trait]
+impl MessageStore for PostgresStore {
+    async fn post_contact_message(
+        &self,
+        account: AccountId,
+        inbox: InboxId,
+        contact: ContactId,
+        message: NewContactMessage,
+        now: Timestamp,
+    ) -> StoreResult<Posted> {
+        let result = self
+            .post_contact_message_once(account, inbox, contact, &message, now)
+            .await;
+        let key = message.idempotency_key.as_deref();
+        replay_after_conflict(self, result, account, SenderType::Contact, contact.0, key).await
+    }
+
+    async fn post_agent_message(
+        &self,
+        account: AccountId,
+        conversation: ConversationId,
+        message: NewAgentMessage,
+        now: Timestamp,
+    ) -> StoreResult<Posted> {
+        let result = self
+            .post_agent_message_once(account, conversation, &message, now)
+            .await;
+        let (sender, key) = (message.agent_id.0, message.idempotency_key.as_deref());
+        replay_after_conflict(self, result, account, SenderType::Agent, sender, key).await
+    }
+
+    async fn list_messages(
+        &self,
+        account: AccountId,
+        conversation: ConversationId,
+        include_private: bool,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Page<Message>> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        load_conversation(&mut conn, account, conversation).await?;
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE conversation_id = $1 AND id > $2 AND ($3 OR private = FALSE)
+             ORDER BY id LIMIT $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(conversation.0)
+            .bind(after.map(|m| m.0).unwrap_or(0))
+            .bind(include_private)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        let mut items = rows
+            .iter()
+            .map(|row| row.message().map_err(db_error))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items
+                .last()
+                .map(|m| confab_store::cursor::Cursor { key: 0, id: m.id.0 })
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+}

@@ -1,0 +1,383 @@
+//! What a pool of connections (and several Confab instances on one
+//! database) must not break: row locks, idempotency races, wake-ups.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use confab_domain::*;
+use confab_store::*;
+use confab_store_postgres::PostgresStore;
+use confab_store_postgres::testing::{fresh_database, fresh_store};
+
+const T0: Timestamp = Timestamp(1_800_000_000_000);
+
+struct Setup {
+    account: AccountId,
+    agent: AgentId,
+    inbox: InboxId,
+}
+
+async fn setup(store: &PostgresStore, tag: &str) -> Setup {
+    let (account, agent) = store
+        .create_account(
+            "Acme",
+            NewAgent {
+                name: "Ada".into(),
+                email: format!("ada-{tag}@acme.test"),
+                password_hash: "hash".into(),
+                role: Role::Admin,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let inbox = store
+        .create_inbox(
+            account.id,
+            NewInbox {
+                name: "Chat".into(),
+                kind: InboxKind::Chat,
+                token: format!("token-{tag}"),
+                email_address: None,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    Setup {
+        account: account.id,
+        agent: agent.id,
+        inbox: inbox.id,
+    }
+}
+
+async fn contact(store: &PostgresStore, account: AccountId, name: &str) -> ContactId {
+    store
+        .create_contact(
+            account,
+            NewContact {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn assert_gap_free(store: &PostgresStore, account: AccountId) {
+    let events = store.events_since(account, 0, 10_000).await.unwrap();
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let expected: Vec<i64> = (1..=events.len() as i64).collect();
+    assert_eq!(seqs, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_messages_of_one_contact_start_one_conversation() {
+    let store = fresh_store().await;
+    let s = setup(&store, "first").await;
+    let who = contact(&store, s.account, "Racer").await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let store = store.clone();
+        let (account, inbox) = (s.account, s.inbox);
+        tasks.push(tokio::spawn(async move {
+            store
+                .post_contact_message(
+                    account,
+                    inbox,
+                    who,
+                    NewContactMessage {
+                        body: format!("hello {i}"),
+                        ..Default::default()
+                    },
+                    T0.plus_millis(i),
+                )
+                .await
+        }));
+    }
+    let mut conversations = BTreeSet::new();
+    let mut created = 0;
+    for task in tasks {
+        let posted = task.await.unwrap().unwrap();
+        conversations.insert(posted.conversation.id);
+        created += usize::from(posted.created_conversation);
+    }
+    assert_eq!((conversations.len(), created), (1, 1));
+    let id = *conversations.first().unwrap();
+    let conversation = store.get_conversation(s.account, id).await.unwrap();
+    assert_eq!(conversation.unread_count, 10);
+    assert_gap_free(&store, s.account).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_idempotency_keys_store_one_message() {
+    let store = fresh_store().await;
+    let s = setup(&store, "idem").await;
+    let who = contact(&store, s.account, "Retrier").await;
+    let start = store
+        .post_contact_message(
+            s.account,
+            s.inbox,
+            who,
+            NewContactMessage {
+                body: "start".into(),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let (account, inbox, agent) = (s.account, s.inbox, s.agent);
+        let conversation = start.conversation.id;
+        tasks.push(tokio::spawn(async move {
+            let contact = store
+                .post_contact_message(
+                    account,
+                    inbox,
+                    who,
+                    NewContactMessage {
+                        body: "again".into(),
+                        idempotency_key: Some("same".into()),
+                        ..Default::default()
+                    },
+                    T0.plus_millis(i),
+                )
+                .await
+                .unwrap();
+            let reply = store
+                .post_agent_message(
+                    account,
+                    conversation,
+                    NewAgentMessage {
+                        agent_id: agent,
+                        body: "reply".into(),
+                        private: false,
+                        idempotency_key: Some("same".into()),
+                    },
+                    T0.plus_millis(i),
+                )
+                .await
+                .unwrap();
+            (contact, reply)
+        }));
+    }
+    let mut contact_ids = BTreeSet::new();
+    let mut reply_ids = BTreeSet::new();
+    let (mut contact_created, mut reply_created) = (0, 0);
+    for task in tasks {
+        let (contact, reply) = task.await.unwrap();
+        contact_ids.insert(contact.message.id);
+        reply_ids.insert(reply.message.id);
+        contact_created += usize::from(contact.created_message);
+        reply_created += usize::from(reply.created_message);
+    }
+    assert_eq!((contact_ids.len(), contact_created), (1, 1));
+    assert_eq!((reply_ids.len(), reply_created), (1, 1));
+    let messages = store
+        .list_messages(s.account, start.conversation.id, true, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(messages.items.len(), 3);
+    assert_gap_free(&store, s.account).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_wake_each_conversation_once() {
+    let options = fresh_database().await;
+    let first = PostgresStore::connect_with(options.clone()).await.unwrap();
+    let second = PostgresStore::connect_with(options).await.unwrap();
+    let mut expected = BTreeSet::new();
+    let mut accounts = Vec::new();
+    for a in 0..3 {
+        let s = setup(&first, &format!("wake{a}")).await;
+        for n in 0..15 {
+            let who = contact(&first, s.account, &format!("Sleeper {n}")).await;
+            let id = first
+                .post_contact_message(
+                    s.account,
+                    s.inbox,
+                    who,
+                    NewContactMessage {
+                        body: "zzz".into(),
+                        ..Default::default()
+                    },
+                    T0,
+                )
+                .await
+                .unwrap()
+                .conversation
+                .id;
+            first
+                .act_on_conversation(
+                    s.account,
+                    id,
+                    FolderAction::Snooze { minutes: 5 + n },
+                    Actor::System,
+                    T0,
+                )
+                .await
+                .unwrap();
+            expected.insert(id);
+        }
+        accounts.push(s.account);
+    }
+    let due = T0.plus_minutes(60);
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let store = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut woken = Vec::new();
+            loop {
+                let batch = store.wake_due(due, 4).await.unwrap();
+                if batch.is_empty() {
+                    break woken;
+                }
+                woken.extend(batch.into_iter().map(|c| c.id));
+            }
+        }));
+    }
+    let mut counts: BTreeMap<ConversationId, usize> = BTreeMap::new();
+    for task in tasks {
+        for id in task.await.unwrap() {
+            *counts.entry(id).or_default() += 1;
+        }
+    }
+    assert_eq!(counts.keys().copied().collect::<BTreeSet<_>>(), expected);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert_eq!(first.next_wakeup().await.unwrap(), None);
+    for account in accounts {
+        assert_gap_free(&first, account).await;
+        let woken = first
+            .events_since(account, 0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.data["action"].as_str() == Some("wake"))
+            .count();
+        assert_eq!(woken, 15);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn spam_marks_contact_edits_and_posts_do_not_deadlock() {
+    let store = fresh_store().await;
+    let s = setup(&store, "mix").await;
+    let who = contact(&store, s.account, "Busy").await;
+    let id = store
+        .post_contact_message(
+            s.account,
+            s.inbox,
+            who,
+            NewContactMessage {
+                body: "hi".into(),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap()
+        .conversation
+        .id;
+    let mut tasks = Vec::new();
+    for i in 0..40i64 {
+        let store = store.clone();
+        let (account, inbox, agent) = (s.account, s.inbox, s.agent);
+        tasks.push(tokio::spawn(async move {
+            let now = T0.plus_millis(i + 1);
+            match i % 5 {
+                0 => store
+                    .act_on_conversation(
+                        account,
+                        id,
+                        FolderAction::MarkSpam,
+                        Actor::Agent(agent),
+                        now,
+                    )
+                    .await
+                    .map(|_| ()),
+                1 => store
+                    .act_on_conversation(
+                        account,
+                        id,
+                        FolderAction::NotSpam,
+                        Actor::Agent(agent),
+                        now,
+                    )
+                    .await
+                    .map(|_| ()),
+                2 => store
+                    .update_contact(
+                        account,
+                        who,
+                        ContactPatch {
+                            name: Some(Some(format!("Busy {i}"))),
+                            ..Default::default()
+                        },
+                        now,
+                    )
+                    .await
+                    .map(|_| ()),
+                3 => store
+                    .post_contact_message(
+                        account,
+                        inbox,
+                        who,
+                        NewContactMessage {
+                            body: format!("more {i}"),
+                            ..Default::default()
+                        },
+                        now,
+                    )
+                    .await
+                    .map(|_| ()),
+                _ => store
+                    .post_agent_message(
+                        account,
+                        id,
+                        NewAgentMessage {
+                            agent_id: agent,
+                            body: format!("note {i}"),
+                            private: true,
+                            idempotency_key: None,
+                        },
+                        now,
+                    )
+                    .await
+                    .map(|_| ()),
+            }
+        }));
+    }
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) | Err(StoreError::Refused(_)) => {}
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_gap_free(&store, s.account).await;
+    // The conversation's search text follows the contact's latest name.
+    let contact = store.get_contact(s.account, who).await.unwrap();
+    let name = contact.name.unwrap();
+    let page = store
+        .list_conversations(
+            s.account,
+            &ConversationQuery {
+                search: Some(confab_domain::search::SearchQuery::parse(&name)),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        page.items.iter().any(|item| item.conversation.id == id),
+        "{name}"
+    );
+}
