@@ -44,17 +44,24 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
     })
 }
 
+/// A fixed argon2id hash of a random password: unknown e-mails are checked
+/// against it so they cost the same time as known ones.
+const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1Y3bWbgWkd1cHDkvEMVf/HhmbXnFQlGMeH6cuVXdXdU";
+
 /// Checks a password against its hash, off the async runtime. With no hash
 /// (unknown e-mail) it still spends the same time, then fails.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        // A fixed hash of a random password, so unknown e-mails cost the same.
-        const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1Y3bWbgWkd1cHDkvEMVf/HhmbXnFQlGMeH6cuVXdXdU";
         let known = hash.is_some();
         let stored = hash.unwrap_or_else(|| DECOY.to_string());
-        let Ok(parsed) = PasswordHash::new(&stored) else { return false };
-        argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && known
+        let Ok(parsed) = PasswordHash::new(&stored) else {
+            return false;
+        };
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && known
     })
     .await
     .unwrap_or(false)
@@ -150,4 +157,35 @@ pub fn session_cookie(token: &str, max_age_seconds: i64, secure: bool) -> String
     format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_verify_and_unknown_emails_cost_a_real_check() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse".into(), Some(hash.clone())).await);
+        assert!(!verify_password("wrong".into(), Some(hash)).await);
+        // The decoy must be a real argon2id hash, or unknown e-mails answer faster.
+        assert!(argon2::password_hash::PasswordHash::new(DECOY).is_ok());
+        let started = std::time::Instant::now();
+        assert!(!verify_password("correct horse".into(), None).await);
+        let decoy = started.elapsed();
+        assert!(
+            decoy > std::time::Duration::from_millis(2),
+            "decoy check took {decoy:?}"
+        );
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
 }
