@@ -22,6 +22,10 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// How long a browser session lasts, in minutes.
     pub session_minutes: i64,
+    /// Most live WebSocket connections this instance holds.
+    pub max_connections: usize,
+    /// Frames a live socket may fall behind by before it is cut as a slow consumer.
+    pub stream_backlog: usize,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +43,8 @@ impl Default for ServerConfig {
             },
             body_limit: 1024 * 1024,
             session_minutes: 14 * 24 * 60,
+            max_connections: 20_000,
+            stream_backlog: 1024,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod openapi;
 pub mod rate_limit;

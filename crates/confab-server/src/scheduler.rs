@@ -17,6 +17,9 @@ pub async fn run_snooze_scheduler(state: AppState) {
         match state.store.wake_due(now, 500).await {
             Ok(woken) if !woken.is_empty() => {
                 tracing::info!(count = woken.len(), "snoozed conversations woke up");
+                for conversation in &woken {
+                    state.changed(conversation.account_id);
+                }
                 continue;
             }
             Ok(_) => {}

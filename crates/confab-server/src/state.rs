@@ -4,8 +4,11 @@ use std::sync::Arc;
 
 use confab_store::Store;
 
+use confab_domain::AccountId;
+
 use crate::clock::Clock;
 use crate::config::ServerConfig;
+use crate::events::Hub;
 
 /// Shared state: the store, the clock, the settings, and a signal that
 /// wakes the snooze scheduler when a new timer is set.
@@ -15,15 +18,24 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub snooze_changed: Arc<tokio::sync::Notify>,
+    /// Fans the event log out to live streams.
+    pub hub: Arc<Hub>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> AppState {
+        let hub = Hub::new(store.clone(), config.max_connections, config.stream_backlog);
         AppState {
             store,
             clock,
             config: Arc::new(config),
             snooze_changed: Arc::new(tokio::sync::Notify::new()),
+            hub,
         }
+    }
+
+    /// Says the account's event log has grown, so live streams get it now.
+    pub fn changed(&self, account: AccountId) {
+        self.hub.poke(account);
     }
 }

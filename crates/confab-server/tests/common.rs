@@ -207,3 +207,70 @@ fn rand_suffix() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl TestApp {
+    fn ws_url(&self, path: &str) -> String {
+        format!("{}{}", self.base.replacen("http://", "ws://", 1), path)
+    }
+
+    /// An agent's event stream.
+    pub async fn agent_socket(&self, agent: &Agent, since: Option<i64>) -> Socket {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let query = since.map(|s| format!("?since={s}")).unwrap_or_default();
+        let mut request = self
+            .ws_url(&format!("/api/v1/accounts/{}/events{query}", agent.account))
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", agent.token).parse().expect("header"),
+        );
+        tokio_tungstenite::connect_async(request)
+            .await
+            .expect("agent socket")
+            .0
+    }
+
+    /// A contact's stream.
+    pub async fn contact_socket(&self, inbox_token: &str, contact_token: &str) -> Socket {
+        let url = self.ws_url(&format!(
+            "/api/v1/public/inboxes/{inbox_token}/ws?contact_token={contact_token}"
+        ));
+        tokio_tungstenite::connect_async(url)
+            .await
+            .expect("contact socket")
+            .0
+    }
+}
+
+/// The next JSON text frame, or None when the socket closes or nothing comes within 5 s.
+pub async fn next_frame(socket: &mut Socket) -> Option<Value> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        match message {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+/// The next frame of a given type (skipping others).
+pub async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let frame = next_frame(socket)
+            .await
+            .unwrap_or_else(|| panic!("no {kind} frame arrived"));
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}

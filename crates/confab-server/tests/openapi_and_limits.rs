@@ -8,7 +8,7 @@ use confab_server::config::RateLimit;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-/// Every route of SPEC §5 that this server answers (WebSocket streams come with the events work).
+/// Every route of SPEC §5 that this server answers.
 const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
@@ -70,6 +70,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/public/inboxes/{inbox_token}/messages"),
     ("post", "/api/v1/public/inboxes/{inbox_token}/messages"),
     ("post", "/api/v1/public/inboxes/{inbox_token}/form"),
+    ("get", "/api/v1/accounts/{account}/events"),
+    ("get", "/api/v1/public/inboxes/{inbox_token}/ws"),
 ];
 
 #[tokio::test]

@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// Largest request body in bytes (default 1 MiB).
     #[arg(long, env = "CONFAB_BODY_LIMIT")]
     pub body_limit: Option<usize>,
+    /// Most live WebSocket connections this instance holds (default 20000).
+    #[arg(long, env = "CONFAB_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 /// The same settings, read from a TOML file.
@@ -64,6 +67,7 @@ struct FileSettings {
     public_rate_burst: Option<u32>,
     login_rate_per_minute: Option<u32>,
     body_limit: Option<usize>,
+    max_connections: Option<usize>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -108,6 +112,10 @@ impl ServeArgs {
                 .body_limit
                 .or(file.body_limit)
                 .unwrap_or(defaults.body_limit),
+            max_connections: self
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(defaults.max_connections),
             ..defaults
         };
         Ok(Settings {

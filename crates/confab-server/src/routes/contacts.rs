@@ -153,10 +153,10 @@ async fn update_contact(
         custom_attributes: request.custom_attributes,
         browser: None,
     };
-    Ok(axum::Json(
-        state
-            .store
-            .update_contact(account, ContactId(id), patch, state.clock.now())
-            .await?,
-    ))
+    let contact = state
+        .store
+        .update_contact(account, ContactId(id), patch, state.clock.now())
+        .await?;
+    state.changed(account);
+    Ok(axum::Json(contact))
 }

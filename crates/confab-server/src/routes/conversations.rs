@@ -266,6 +266,7 @@ async fn act(
         .await?;
     // Any folder change may set, move or cancel a snooze timer.
     state.snooze_changed.notify_one();
+    state.changed(account);
     Ok(axum::Json(conversation))
 }
 
@@ -371,6 +372,7 @@ async fn assign(
             state.clock.now(),
         )
         .await?;
+    state.changed(account);
     Ok(axum::Json(conversation))
 }
 
@@ -383,17 +385,17 @@ async fn mark_read(
     Path((account, id)): Path<(i64, i64)>,
 ) -> ApiResult<axum::Json<Conversation>> {
     let account = auth.account(account)?;
-    Ok(axum::Json(
-        state
-            .store
-            .mark_read(
-                account,
-                ConversationId(id),
-                Actor::Agent(auth.agent.id),
-                state.clock.now(),
-            )
-            .await?,
-    ))
+    let conversation = state
+        .store
+        .mark_read(
+            account,
+            ConversationId(id),
+            Actor::Agent(auth.agent.id),
+            state.clock.now(),
+        )
+        .await?;
+    state.changed(account);
+    Ok(axum::Json(conversation))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -412,18 +414,18 @@ async fn set_tags(
 ) -> ApiResult<axum::Json<Conversation>> {
     let account = auth.account(account)?;
     let tags = validate::tags(&request.tags)?;
-    Ok(axum::Json(
-        state
-            .store
-            .set_tags(
-                account,
-                ConversationId(id),
-                &tags,
-                Actor::Agent(auth.agent.id),
-                state.clock.now(),
-            )
-            .await?,
-    ))
+    let conversation = state
+        .store
+        .set_tags(
+            account,
+            ConversationId(id),
+            &tags,
+            Actor::Agent(auth.agent.id),
+            state.clock.now(),
+        )
+        .await?;
+    state.changed(account);
+    Ok(axum::Json(conversation))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -522,6 +524,7 @@ async fn post_message(
         .store
         .post_agent_message(account, ConversationId(id), message, state.clock.now())
         .await?;
+    state.changed(account);
     let status = if posted.created_message {
         StatusCode::CREATED
     } else {

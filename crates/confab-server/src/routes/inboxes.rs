@@ -76,5 +76,6 @@ async fn create_inbox(
         .store
         .create_inbox(account, inbox, state.clock.now())
         .await?;
+    state.changed(account);
     Ok((StatusCode::CREATED, axum::Json(inbox)))
 }

@@ -21,7 +21,9 @@ use crate::state::AppState;
 /// The agent and public API as one OpenAPI-documented router.
 pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
     let login = auth::login_router().layer(rate_limit::layer(state.config.login_rate));
-    let public = public::router().layer(rate_limit::layer(state.config.public_rate));
+    let public = public::router()
+        .merge(crate::events::streams::contact_router())
+        .layer(rate_limit::layer(state.config.public_rate));
     OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(login)
         .merge(auth::router())
@@ -29,6 +31,7 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(conversations::router())
         .merge(contacts::router())
         .merge(agents::router())
+        .merge(crate::events::streams::agent_router())
         .merge(public)
 }
 

@@ -116,6 +116,7 @@ async fn create_contact(
         .store
         .create_contact_session(contact.id, inbox.id, &token_hash(&session), now)
         .await?;
+    state.changed(inbox.account_id);
     Ok((
         StatusCode::CREATED,
         axum::Json(ContactSession {
@@ -197,6 +198,7 @@ async fn post_message(
         )
         .await?;
     state.snooze_changed.notify_one();
+    state.changed(inbox.account_id);
     let status = if posted.created_message {
         StatusCode::CREATED
     } else {
@@ -319,6 +321,7 @@ async fn submit_form(
         .post_contact_message(inbox.account_id, inbox.id, contact.id, message, now)
         .await?;
     let conversation_id = posted.conversation.id;
+    state.changed(inbox.account_id);
     if is_json {
         return Ok((
             StatusCode::CREATED,

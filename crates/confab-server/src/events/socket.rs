@@ -1,0 +1,273 @@
+//! One WebSocket session: replay from the log, then live frames in order,
+//! gap-filled from the log; heartbeats; slow consumers cut with a close
+//! code that tells them to resume.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use confab_domain::event::Event;
+use confab_domain::{AccountId, AgentId, ContactId, InboxId};
+use futures::{SinkExt, StreamExt};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
+use super::frames::{self, Frame};
+use crate::state::AppState;
+
+/// Close code: you fell behind; reconnect with `since` = the last seq you got.
+pub const CLOSE_RESUME: u16 = 4000;
+/// Close code: no sign of life within the heartbeat timeout.
+pub const CLOSE_TIMEOUT: u16 = 4001;
+/// How often the server pings.
+pub const PING_EVERY: Duration = Duration::from_secs(15);
+/// Silence after which the peer is considered dead.
+pub const DEAD_AFTER: Duration = Duration::from_secs(45);
+/// Longest a write may block before the peer is treated as a slow consumer.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames written per flush at most (batched socket writes).
+const BATCH: usize = 64;
+
+/// Who is on the other end.
+#[derive(Debug, Clone, Copy)]
+pub enum Viewer {
+    Agent {
+        account: AccountId,
+        agent: AgentId,
+    },
+    Contact {
+        account: AccountId,
+        inbox: InboxId,
+        contact: ContactId,
+    },
+}
+
+impl Viewer {
+    pub fn account(&self) -> AccountId {
+        match *self {
+            Viewer::Agent { account, .. } | Viewer::Contact { account, .. } => account,
+        }
+    }
+
+    /// The text this viewer receives of a frame, if any.
+    fn text_of(&self, frame: &Frame) -> Option<Utf8Bytes> {
+        let text = match *self {
+            Viewer::Agent { agent, .. } => {
+                if frame.skip_agent == Some(agent.0) {
+                    return None;
+                }
+                frame.agent_text.as_ref()?
+            }
+            Viewer::Contact { contact, .. } => {
+                if frame.contact_id.is_some_and(|id| id != contact) {
+                    return None;
+                }
+                frame.contact_text.as_ref()?
+            }
+        };
+        Some(Utf8Bytes::from(text.as_ref()))
+    }
+
+    /// The text this viewer receives of a logged event (replay and gap fill).
+    fn render(&self, event: &Event) -> Option<Utf8Bytes> {
+        match *self {
+            Viewer::Agent { .. } => Some(frames::agent_text(event).into()),
+            Viewer::Contact { contact, .. } => frames::contact_view(event)
+                .filter(|(id, _)| *id == contact)
+                .map(|(_, text)| text.into()),
+        }
+    }
+}
+
+/// Handles what the client sends (typing, viewing, presence).
+pub trait ClientMessages: Send {
+    fn handle(&mut self, text: &str) -> impl std::future::Future<Output = ()> + Send;
+}
+
+struct Session<S> {
+    sink: S,
+    viewer: Viewer,
+    state: AppState,
+    /// The last sequence number this socket has passed (sent or filtered).
+    last: i64,
+    pending: usize,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl<S> Session<S>
+where
+    S: futures::Sink<Message, Error = axum::Error> + Unpin + Send,
+{
+    async fn queue(&mut self, text: Utf8Bytes) -> Result<(), axum::Error> {
+        self.pending += 1;
+        self.sink.feed(Message::Text(text)).await
+    }
+
+    async fn flush(&mut self) -> Result<(), ()> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        self.pending = 0;
+        match tokio::time::timeout(WRITE_TIMEOUT, self.sink.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(()),
+        }
+    }
+
+    /// Sends every logged event after `self.last` up to `until` (inclusive), from the log.
+    async fn catch_up(&mut self, until: Option<i64>) -> Result<(), ()> {
+        loop {
+            let want = match until {
+                Some(until) if until <= self.last => return Ok(()),
+                Some(until) => (until - self.last).min(500) as u32,
+                None => 500,
+            };
+            let events = self
+                .state
+                .store
+                .events_since(self.viewer.account(), self.last, want)
+                .await
+                .map_err(|_| ())?;
+            for event in &events {
+                self.last = event.seq;
+                if let Some(text) = self.viewer.render(event) {
+                    self.queue(text).await.map_err(|_| ())?;
+                }
+            }
+            self.flush().await?;
+            if (events.len() as u32) < want {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn deliver(&mut self, frame: &Frame) -> Result<(), ()> {
+        if let Some(seq) = frame.seq {
+            if seq <= self.last {
+                return Ok(());
+            }
+            if seq > self.last + 1 {
+                // Another writer's events reached the log first: read them from there.
+                self.catch_up(Some(seq - 1)).await?;
+            }
+            self.last = seq;
+        }
+        if let Some(text) = self.viewer.text_of(frame) {
+            self.queue(text).await.map_err(|_| ())?;
+            if self.pending >= BATCH {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn close(&mut self, code: u16, reason: String) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            self.sink.send(Message::Close(Some(frame))),
+        )
+        .await;
+    }
+}
+
+/// Runs a stream until either side stops. `since` is the last seq the client has.
+pub async fn run<C: ClientMessages>(
+    socket: WebSocket,
+    state: AppState,
+    viewer: Viewer,
+    since: i64,
+    mut client: C,
+    greeting: Vec<Utf8Bytes>,
+) {
+    let mut receiver = state.hub.subscribe(viewer.account());
+    let (sink, mut incoming) = socket.split();
+    let mut session = Session {
+        sink,
+        viewer,
+        state,
+        last: since,
+        pending: 0,
+    };
+    if session.catch_up(None).await.is_err() {
+        return;
+    }
+    for text in greeting {
+        if session.queue(text).await.is_err() {
+            return;
+        }
+    }
+    if session.flush().await.is_err() {
+        return;
+    }
+    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    heartbeat.tick().await;
+    let mut heard = Instant::now();
+    loop {
+        let flow = tokio::select! {
+            frame = receiver.recv() => match frame {
+                Ok(frame) => {
+                    let mut result = session.deliver(&frame).await;
+                    // Drain what is already queued, then write it in one flush.
+                    while result.is_ok() {
+                        match receiver.try_recv() {
+                            Ok(more) => result = session.deliver(&more).await,
+                            Err(TryRecvError::Lagged(_)) => { result = Err(()); break; }
+                            Err(_) => break,
+                        }
+                    }
+                    match result.and(session.flush().await) {
+                        Ok(()) => Flow::Continue,
+                        Err(()) => {
+                            let reason = format!("too slow: reconnect with since={}", session.last);
+                            session.close(CLOSE_RESUME, reason).await;
+                            Flow::Stop
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    let reason = format!("too slow: reconnect with since={}", session.last);
+                    session.close(CLOSE_RESUME, reason).await;
+                    Flow::Stop
+                }
+                Err(RecvError::Closed) => Flow::Stop,
+            },
+            message = incoming.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    heard = Instant::now();
+                    client.handle(text.as_str()).await;
+                    Flow::Continue
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Stop,
+                Some(Ok(_)) => {
+                    heard = Instant::now();
+                    Flow::Continue
+                }
+            },
+            _ = heartbeat.tick() => {
+                if heard.elapsed() > DEAD_AFTER {
+                    session.close(CLOSE_TIMEOUT, "no heartbeat".into()).await;
+                    Flow::Stop
+                } else if tokio::time::timeout(WRITE_TIMEOUT, session.sink.send(Message::Ping(Default::default()))).await.map_or(true, |r| r.is_err()) {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            }
+        };
+        if let Flow::Stop = flow {
+            break;
+        }
+    }
+}
+
+/// Wraps text for sending.
+pub fn text(value: Arc<str>) -> Utf8Bytes {
+    Utf8Bytes::from(value.as_ref())
+}
