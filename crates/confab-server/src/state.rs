@@ -36,6 +36,6 @@ impl AppState {
 
     /// Says the account's event log has grown, so live streams get it now.
     pub fn changed(&self, account: AccountId) {
-        self.hub.poke(account);
+        self.hub.changed(account);
     }
 }

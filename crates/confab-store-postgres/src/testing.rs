@@ -63,3 +63,22 @@ pub async fn fresh_database() -> PgConnectOptions {
     let _ = admin.close().await;
     options.database(&name)
 }
+
+/// Creates a new, empty database like [`fresh_database`] and returns its URL
+/// (for tests that start `confab` processes).
+pub async fn fresh_database_url() -> String {
+    let options = fresh_database().await;
+    let base = std::env::var("CONFAB_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| DEFAULT_TEST_URL.to_string());
+    let name = options.get_database().unwrap_or_default().to_string();
+    let (without_query, query) = match base.split_once('?') {
+        Some((url, query)) => (url.to_string(), format!("?{query}")),
+        None => (base.clone(), String::new()),
+    };
+    let server = without_query
+        .rsplit_once('/')
+        .map_or(without_query.as_str(), |(server, _)| server);
+    format!("{server}/{name}{query}")
+}

@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Most live WebSocket connections this instance holds (default 20000).
     #[arg(long, env = "CONFAB_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Join a cluster of instances sharing one PostgreSQL, e.g. nats://127.0.0.1:4222.
+    #[arg(long, env = "CONFAB_NATS_URL")]
+    pub nats_url: Option<String>,
 }
 
 /// The same settings, read from a TOML file.
@@ -68,12 +71,14 @@ struct FileSettings {
     login_rate_per_minute: Option<u32>,
     body_limit: Option<usize>,
     max_connections: Option<usize>,
+    nats_url: Option<String>,
 }
 
 /// Everything `serve` needs, resolved.
 pub struct Settings {
     pub listen: String,
     pub database_url: String,
+    pub nats_url: Option<String>,
     pub server: ServerConfig,
 }
 
@@ -118,7 +123,9 @@ impl ServeArgs {
                 .unwrap_or(defaults.max_connections),
             ..defaults
         };
+        let nats_url = self.nats_url.or(file.nats_url);
         Ok(Settings {
+            nats_url,
             listen: self
                 .listen
                 .or(file.listen)

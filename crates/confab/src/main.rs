@@ -180,8 +180,20 @@ async fn print_credentials(
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.resolve()?;
+    if settings.nats_url.is_some() && settings.database_url.starts_with("sqlite:") {
+        anyhow::bail!(
+            "--nats-url joins instances that share one PostgreSQL database: use a postgres:// --database-url"
+        );
+    }
     let store = store::open(&settings.database_url).await?;
     let state = AppState::new(store, Arc::new(SystemClock), settings.server);
+    if let Some(url) = &settings.nats_url {
+        let cluster = confab_server::events::cluster::Cluster::connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        state.hub.join(Arc::new(cluster));
+        tracing::info!(%url, "joined the cluster");
+    }
     let scheduler = tokio::spawn(confab_server::scheduler::run_snooze_scheduler(
         state.clone(),
     ));

@@ -7,13 +7,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use confab_domain::AccountId;
 use confab_store::Store;
 use tokio::sync::{Notify, broadcast};
 
+use super::cluster::Cluster;
 use super::frames::{self, Frame};
 use super::presence::Presence;
 
@@ -34,6 +35,8 @@ pub struct Hub {
     max_connections: usize,
     /// Frames a socket may fall behind by before it is cut as a slow consumer.
     backlog: usize,
+    /// The other instances, when this one is part of a cluster.
+    cluster: OnceLock<Arc<Cluster>>,
 }
 
 /// A held connection slot; released on drop.
@@ -54,6 +57,7 @@ impl Hub {
             connections: AtomicUsize::new(0),
             max_connections,
             backlog: backlog.max(1),
+            cluster: OnceLock::new(),
         })
     }
 
@@ -88,7 +92,27 @@ impl Hub {
         receiver
     }
 
-    /// Says the account's log has grown: its feed reads it now.
+    /// Joins a cluster: changes and ephemeral frames go to the other instances too.
+    pub fn join(self: &Arc<Self>, cluster: Arc<Cluster>) {
+        if self.cluster.set(cluster.clone()).is_ok() {
+            let hub = self.clone();
+            tokio::spawn(async move {
+                if let Err(error) = cluster.listen(hub).await {
+                    tracing::error!(%error, "listening to the cluster");
+                }
+            });
+        }
+    }
+
+    /// Says the account's log has grown, here and on every instance of the cluster.
+    pub fn changed(&self, account: AccountId) {
+        self.poke(account);
+        if let Some(cluster) = self.cluster.get() {
+            cluster.publish_changed(account);
+        }
+    }
+
+    /// Says the account's log has grown: this instance's feed reads it now.
     pub fn poke(&self, account: AccountId) {
         let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(feed) = feeds.get(&account) {
@@ -96,8 +120,17 @@ impl Hub {
         }
     }
 
-    /// Sends a frame that is not logged (typing, presence) to the account's sockets.
+    /// Sends a frame that is not logged (typing, presence) to the account's
+    /// sockets on every instance.
     pub fn send_ephemeral(&self, account: AccountId, frame: Frame) {
+        if let Some(cluster) = self.cluster.get() {
+            cluster.publish_ephemeral(account, &frame);
+        }
+        self.send_local(account, frame);
+    }
+
+    /// Sends an ephemeral frame to this instance's sockets only.
+    pub fn send_local(&self, account: AccountId, frame: Frame) {
         let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(feed) = feeds.get(&account) {
             let _ = feed.sender.send(Arc::new(frame));
