@@ -182,3 +182,69 @@ impl FolderCounts {
         *slot += count;
     }
 }
+
+/// An endpoint that receives the account's events by HTTP POST.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub account_id: AccountId,
+    pub url: String,
+    /// Signs every delivery (HMAC-SHA256); shown to admins.
+    pub secret: String,
+    /// Event types sent; empty means all.
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    /// Why Confab turned it off, when it did.
+    pub disabled_reason: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Not yet delivered; retried until it is, or until it gives up.
+    Pending,
+    Delivered,
+    /// Gave up after retrying for more than a day.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the wire and database name.
+    pub fn parse(name: &str) -> Option<DeliveryStatus> {
+        match name {
+            "pending" => Some(DeliveryStatus::Pending),
+            "delivered" => Some(DeliveryStatus::Delivered),
+            "failed" => Some(DeliveryStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One event sent to one webhook: the delivery log's row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WebhookDelivery {
+    /// Stable across retries: receivers use it to ignore repeats.
+    pub id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub seq: i64,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    /// The HTTP status of the last attempt, if one answered.
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+}

@@ -31,4 +31,8 @@ id_type!(
     ConversationId,
     /// One entry of a conversation.
     MessageId,
+    /// A webhook endpoint of an account.
+    WebhookId,
+    /// One event sent (or to be sent) to one webhook.
+    DeliveryId,
 );

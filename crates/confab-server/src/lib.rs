@@ -16,6 +16,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod scheduler;
 pub mod state;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 

@@ -27,6 +27,9 @@ pub async fn spawn_app(store: Arc<dyn Store>, config: ServerConfig) -> TestApp {
     tokio::spawn(confab_server::scheduler::run_snooze_scheduler(
         state.clone(),
     ));
+    tokio::spawn(confab_server::webhooks::dispatcher::run_webhook_dispatcher(
+        state.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -71,6 +71,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/public/inboxes/{inbox_token}/messages"),
     ("post", "/api/v1/public/inboxes/{inbox_token}/form"),
     ("get", "/api/v1/accounts/{account}/events"),
+    ("get", "/api/v1/accounts/{account}/webhooks"),
+    ("post", "/api/v1/accounts/{account}/webhooks"),
+    ("get", "/api/v1/accounts/{account}/webhooks/{id}"),
+    ("patch", "/api/v1/accounts/{account}/webhooks/{id}"),
+    ("delete", "/api/v1/accounts/{account}/webhooks/{id}"),
+    ("get", "/api/v1/accounts/{account}/webhooks/{id}/deliveries"),
     ("get", "/api/v1/public/inboxes/{inbox_token}/ws"),
 ];
 

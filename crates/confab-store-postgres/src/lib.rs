@@ -6,7 +6,9 @@
 //! and always in the same order — contact, then conversation, then account —
 //! so that writers wait for each other instead of deadlocking. The account
 //! row is locked last, by the event-sequence counter, and held until commit:
-//! an account's events are committed in sequence order.
+//! an account's events are committed in sequence order. Webhook work locks
+//! a webhook row before its deliveries' (as deleting a webhook does), and
+//! the delivery queue skips rows another instance holds (`SKIP LOCKED`).
 
 mod accounts;
 mod contacts;
@@ -16,6 +18,7 @@ mod list;
 mod messages;
 pub mod testing;
 mod wakeups;
+mod webhooks;
 
 use std::str::FromStr;
 

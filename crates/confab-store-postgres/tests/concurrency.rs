@@ -381,3 +381,232 @@ async fn spam_marks_contact_edits_and_posts_do_not_deadlock() {
         "{name}"
     );
 }
+
+fn webhook(url: &str, types: &[&str]) -> NewWebhook {
+    NewWebhook {
+        url: url.into(),
+        secret: "secret".into(),
+        event_types: types.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_queue_each_event_once_and_claim_each_delivery_once() {
+    let options = fresh_database().await;
+    let first = PostgresStore::connect_with(options.clone()).await.unwrap();
+    let second = PostgresStore::connect_with(options).await.unwrap();
+    let s = setup(&first, "hooks").await;
+    // Webhooks receive the events logged after they are created.
+    let start = first.last_event_seq(s.account).await.unwrap();
+    let all = first
+        .create_webhook(s.account, webhook("https://example.test/all", &[]), T0)
+        .await
+        .unwrap();
+    let messages = first
+        .create_webhook(
+            s.account,
+            webhook("https://example.test/messages", &["message.created"]),
+            T0,
+        )
+        .await
+        .unwrap();
+    let stores = [first.clone(), second.clone()];
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut enqueuers = Vec::new();
+    for i in 0..4 {
+        let store = stores[i % 2].clone();
+        let writing = writing.clone();
+        enqueuers.push(tokio::spawn(async move {
+            let mut created = 0;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                created += store.enqueue_webhook_deliveries(T0, 3).await.unwrap();
+            }
+            created
+        }));
+    }
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let store = stores[w % 2].clone();
+        let (account, inbox) = (s.account, s.inbox);
+        writers.push(tokio::spawn(async move {
+            for n in 0..8 {
+                let who = contact(&store, account, &format!("Writer {w}.{n}")).await;
+                store
+                    .post_contact_message(
+                        account,
+                        inbox,
+                        who,
+                        NewContactMessage {
+                            body: format!("hello {w}.{n}"),
+                            ..Default::default()
+                        },
+                        T0,
+                    )
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in writers {
+        task.await.unwrap();
+    }
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut created = 0;
+    for task in enqueuers {
+        created += task.await.unwrap();
+    }
+    created += first.enqueue_webhook_deliveries(T0, 10_000).await.unwrap();
+    assert_eq!(
+        first.enqueue_webhook_deliveries(T0, 10_000).await.unwrap(),
+        0
+    );
+
+    let events = first.events_since(s.account, start, 10_000).await.unwrap();
+    assert!(events.len() >= 64);
+    let seqs_of = |store: &PostgresStore, hook: WebhookId| {
+        let store = store.clone();
+        async move {
+            let log = store
+                .list_webhook_deliveries(s.account, hook, None, 10_000)
+                .await
+                .unwrap();
+            let mut seqs: Vec<i64> = log.items.iter().map(|d| d.seq).collect();
+            seqs.sort();
+            seqs
+        }
+    };
+    let every: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let created_messages: Vec<i64> = events
+        .iter()
+        .filter(|e| e.event_type == EventType::MessageCreated)
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs_of(&first, all.id).await, every, "no event skipped");
+    assert_eq!(seqs_of(&first, messages.id).await, created_messages);
+    assert_eq!(created as usize, every.len() + created_messages.len());
+
+    let mut claimers = Vec::new();
+    for i in 0..4 {
+        let store = stores[i % 2].clone();
+        claimers.push(tokio::spawn(async move {
+            let mut claimed = Vec::new();
+            loop {
+                let jobs = store
+                    .claim_webhook_deliveries(T0, T0.plus_minutes(1), 5)
+                    .await
+                    .unwrap();
+                if jobs.is_empty() {
+                    break claimed;
+                }
+                for job in jobs {
+                    assert_eq!(job.event.seq, job.delivery.seq);
+                    assert_eq!(job.delivery.attempts, 1);
+                    store
+                        .finish_webhook_delivery(
+                            job.delivery.id,
+                            DeliveryOutcome::Delivered { status: 200 },
+                            T0,
+                        )
+                        .await
+                        .unwrap();
+                    claimed.push(job.delivery.id);
+                }
+            }
+        }));
+    }
+    let mut counts: BTreeMap<DeliveryId, usize> = BTreeMap::new();
+    for task in claimers {
+        for id in task.await.unwrap() {
+            *counts.entry(id).or_default() += 1;
+        }
+    }
+    assert_eq!(counts.len(), created as usize);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn giving_up_editing_and_deleting_webhooks_do_not_deadlock() {
+    let store = fresh_store().await;
+    let s = setup(&store, "giveup").await;
+    let mut hooks = Vec::new();
+    for n in 0..6 {
+        let hook = store
+            .create_webhook(
+                s.account,
+                webhook(&format!("https://example.test/{n}"), &[]),
+                T0,
+            )
+            .await
+            .unwrap();
+        hooks.push(hook.id);
+    }
+    for n in 0..4 {
+        let who = contact(&store, s.account, &format!("Failing {n}")).await;
+        store
+            .post_contact_message(
+                s.account,
+                s.inbox,
+                who,
+                NewContactMessage {
+                    body: "hi".into(),
+                    ..Default::default()
+                },
+                T0,
+            )
+            .await
+            .unwrap();
+    }
+    store.enqueue_webhook_deliveries(T0, 1000).await.unwrap();
+    let jobs = store
+        .claim_webhook_deliveries(T0, T0.plus_minutes(1), 1000)
+        .await
+        .unwrap();
+    assert!(!jobs.is_empty());
+    let mut tasks = Vec::new();
+    for job in jobs {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .finish_webhook_delivery(
+                    job.delivery.id,
+                    DeliveryOutcome::GiveUp {
+                        status: Some(500),
+                        error: "HTTP 500".into(),
+                    },
+                    T0,
+                )
+                .await
+        }));
+    }
+    for (n, hook) in hooks.iter().copied().enumerate() {
+        let editor = store.clone();
+        let account = s.account;
+        tasks.push(tokio::spawn(async move {
+            let store = editor;
+            if n % 2 == 0 {
+                store.delete_webhook(account, hook).await
+            } else {
+                store
+                    .update_webhook(
+                        account,
+                        hook,
+                        WebhookPatch {
+                            enabled: Some(true),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map(|_| ())
+            }
+        }));
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.enqueue_webhook_deliveries(T0, 1000).await.map(|_| ())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let left = store.list_webhooks(s.account).await.unwrap();
+    assert_eq!(left.len(), 3);
+}

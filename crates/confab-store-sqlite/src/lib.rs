@@ -11,6 +11,7 @@ mod events;
 mod list;
 mod messages;
 mod wakeups;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

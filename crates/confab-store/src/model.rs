@@ -242,3 +242,42 @@ impl Actor {
         }
     }
 }
+
+/// A new webhook.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub url: String,
+    pub secret: String,
+    /// Empty: every event type.
+    pub event_types: Vec<String>,
+}
+
+/// Changes to a webhook; `None` leaves a field as it is. Enabling clears
+/// the reason it was disabled.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// A delivery claimed for sending, with what to send.
+#[derive(Debug, Clone)]
+pub struct DeliveryJob {
+    pub delivery: WebhookDelivery,
+    pub account: AccountId,
+    pub url: String,
+    pub secret: String,
+    pub event: confab_domain::event::Event,
+}
+
+/// How an attempt went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// The receiver answered 2xx.
+    Delivered { status: i64 },
+    /// Failed; try again at `retry_at`.
+    Retry { status: Option<i64>, error: String, retry_at: Timestamp },
+    /// Failed for good (retried for more than a day): the webhook is disabled.
+    GiveUp { status: Option<i64>, error: String },
+}

@@ -17,6 +17,10 @@ pub const MESSAGE_COLUMNS: &str =
 pub const CONTACT_COLUMNS: &str = "id, account_id, name, email, phone, company, external_id, custom_attributes, browser, spam, first_seen_at, last_seen_at";
 /// The column list every agent query selects.
 pub const AGENT_COLUMNS: &str = "id, account_id, name, email, role, created_at";
+/// The column list every webhook query selects.
+pub const WEBHOOK_COLUMNS: &str = "id, account_id, url, secret, event_types, enabled, disabled_reason, created_at";
+/// The column list every delivery query selects.
+pub const DELIVERY_COLUMNS: &str = "id, webhook_id, seq, event_type, status, attempts, last_status, last_error, next_attempt_at, created_at, delivered_at";
 /// The column list every inbox query selects.
 pub const INBOX_COLUMNS: &str = "id, account_id, name, kind, token, email_address, created_at";
 
@@ -119,6 +123,37 @@ where
             token: self.text("token")?,
             email_address: self.opt_text("email_address")?,
             created_at: Timestamp(self.int("created_at")?),
+        })
+    }
+
+    fn webhook(&self) -> Result<Webhook, sqlx::Error> {
+        let types = self.text("event_types")?;
+        Ok(Webhook {
+            id: WebhookId(self.int("id")?),
+            account_id: AccountId(self.int("account_id")?),
+            url: self.text("url")?,
+            secret: self.text("secret")?,
+            event_types: split_tags(&types),
+            enabled: self.flag("enabled")?,
+            disabled_reason: self.opt_text("disabled_reason")?,
+            created_at: Timestamp(self.int("created_at")?),
+        })
+    }
+
+    fn delivery(&self) -> Result<WebhookDelivery, sqlx::Error> {
+        let status = self.text("status")?;
+        Ok(WebhookDelivery {
+            id: DeliveryId(self.int("id")?),
+            webhook_id: WebhookId(self.int("webhook_id")?),
+            seq: self.int("seq")?,
+            event_type: self.text("event_type")?,
+            status: DeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?,
+            attempts: self.int("attempts")?,
+            last_status: self.opt_int("last_status")?,
+            last_error: self.opt_text("last_error")?,
+            next_attempt_at: self.opt_int("next_attempt_at")?.map(Timestamp),
+            created_at: Timestamp(self.int("created_at")?),
+            delivered_at: self.opt_int("delivered_at")?.map(Timestamp),
         })
     }
 

@@ -246,6 +246,36 @@ pub trait WakeupStore: Send + Sync {
     async fn wake_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Conversation>>;
 }
 
+/// Webhooks, fed from the event log, and their delivery log.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Creates a webhook; it receives events logged from now on.
+    async fn create_webhook(&self, account: AccountId, webhook: NewWebhook, now: Timestamp) -> StoreResult<Webhook>;
+    async fn list_webhooks(&self, account: AccountId) -> StoreResult<Vec<Webhook>>;
+    async fn get_webhook(&self, account: AccountId, id: WebhookId) -> StoreResult<Webhook>;
+    async fn update_webhook(&self, account: AccountId, id: WebhookId, patch: WebhookPatch) -> StoreResult<Webhook>;
+    /// Deletes a webhook and its delivery log.
+    async fn delete_webhook(&self, account: AccountId, id: WebhookId) -> StoreResult<()>;
+    /// Turns events logged since each enabled webhook's cursor into pending
+    /// deliveries (for the types it wants) and moves the cursors; returns
+    /// how many deliveries were created.
+    async fn enqueue_webhook_deliveries(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
+    /// Claims due pending deliveries of enabled webhooks: each gets one more
+    /// attempt and is hidden until `lease_until` (so a crashed sender's work
+    /// is retried, and concurrent senders never take the same one).
+    async fn claim_webhook_deliveries(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<DeliveryJob>>;
+    /// Records how an attempt went. `GiveUp` also disables the webhook with the reason.
+    async fn finish_webhook_delivery(&self, id: DeliveryId, outcome: DeliveryOutcome, now: Timestamp) -> StoreResult<()>;
+    /// A webhook's delivery log, newest first, before the cursor's delivery id.
+    async fn list_webhook_deliveries(
+        &self,
+        account: AccountId,
+        webhook: WebhookId,
+        before: Option<DeliveryId>,
+        limit: u32,
+    ) -> StoreResult<Page<WebhookDelivery>>;
+}
+
 /// Everything a Confab server needs from its database.
 #[async_trait]
 pub trait Store:
@@ -256,6 +286,7 @@ pub trait Store:
     + MessageStore
     + EventStore
     + WakeupStore
+    + WebhookStore
 {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

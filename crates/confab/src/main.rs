@@ -197,6 +197,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let scheduler = tokio::spawn(confab_server::scheduler::run_snooze_scheduler(
         state.clone(),
     ));
+    let webhooks = tokio::spawn(confab_server::webhooks::dispatcher::run_webhook_dispatcher(
+        state.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -205,6 +208,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("Confab is running at http://{address} (press Ctrl+C to stop)");
     confab_server::serve(listener, state, shutdown_signal()).await?;
     scheduler.abort();
+    webhooks.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod health;
 pub mod inboxes;
 pub mod public;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -31,6 +32,7 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(conversations::router())
         .merge(contacts::router())
         .merge(agents::router())
+        .merge(webhooks::router())
         .merge(crate::events::streams::agent_router())
         .merge(public)
 }
