@@ -26,6 +26,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Frames a live socket may fall behind by before it is cut as a slow consumer.
     pub stream_backlog: usize,
+    /// How often live sockets are pinged.
+    pub ping_every: std::time::Duration,
+    /// Silence after which a live socket's peer is considered dead and closed.
+    pub dead_after: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +49,8 @@ impl Default for ServerConfig {
             session_minutes: 14 * 24 * 60,
             max_connections: 20_000,
             stream_backlog: 1024,
+            ping_every: std::time::Duration::from_secs(15),
+            dead_after: std::time::Duration::from_secs(45),
         }
     }
 }

@@ -17,6 +17,7 @@ pub struct TestApp {
     pub client: Client,
     pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
+    pub state: AppState,
 }
 
 pub const START: Timestamp = Timestamp(1_800_000_000_000);
@@ -36,7 +37,7 @@ pub async fn spawn_app(store: Arc<dyn Store>, config: ServerConfig) -> TestApp {
     let address: SocketAddr = listener.local_addr().expect("address");
     tokio::spawn(confab_server::serve(
         listener,
-        state,
+        state.clone(),
         std::future::pending(),
     ));
     TestApp {
@@ -44,6 +45,7 @@ pub async fn spawn_app(store: Arc<dyn Store>, config: ServerConfig) -> TestApp {
         client: Client::new(),
         clock,
         store,
+        state,
     }
 }
 

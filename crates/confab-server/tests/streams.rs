@@ -378,3 +378,46 @@ async fn connections_past_the_cap_are_refused_clearly() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_many_connections");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn heartbeats_close_dead_peers() {
+    use confab_server::ServerConfig;
+    use std::time::Duration;
+    let config = ServerConfig {
+        ping_every: Duration::from_millis(100),
+        dead_after: Duration::from_millis(400),
+        ..test_config()
+    };
+    let app = spawn_app(
+        Arc::new(confab_store_sqlite::testing::fresh_store().await),
+        config,
+    )
+    .await;
+    let agent = app.new_account("Heartbeat").await;
+    // A live client answers pings (tungstenite does, while it reads); a dead one never reads.
+    let mut alive = app.agent_socket(&agent, None).await;
+    let dead = app.agent_socket(&agent, None).await;
+    assert_eq!(app.state.hub.connection_count(), 2);
+    let reader = tokio::spawn(async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+        while tokio::time::Instant::now() < deadline {
+            if tokio::time::timeout(Duration::from_millis(100), alive.next())
+                .await
+                .is_ok_and(|m| m.is_none())
+            {
+                return false;
+            }
+        }
+        true
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while app.state.hub.connection_count() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dead peer was not closed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reader.await.unwrap(), "the live client stays connected");
+    drop(dead);
+}

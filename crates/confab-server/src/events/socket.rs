@@ -18,10 +18,6 @@ use crate::state::AppState;
 pub const CLOSE_RESUME: u16 = 4000;
 /// Close code: no sign of life within the heartbeat timeout.
 pub const CLOSE_TIMEOUT: u16 = 4001;
-/// How often the server pings.
-pub const PING_EVERY: Duration = Duration::from_secs(15);
-/// Silence after which the peer is considered dead.
-pub const DEAD_AFTER: Duration = Duration::from_secs(45);
 /// Longest a write may block before the peer is treated as a slow consumer.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames written per flush at most (batched socket writes).
@@ -206,7 +202,11 @@ pub async fn run<C: ClientMessages>(
     if session.flush().await.is_err() {
         return;
     }
-    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    let (ping_every, dead_after) = (
+        session.state.config.ping_every,
+        session.state.config.dead_after,
+    );
+    let mut heartbeat = tokio::time::interval(ping_every);
     heartbeat.tick().await;
     let mut heard = Instant::now();
     loop {
@@ -251,7 +251,7 @@ pub async fn run<C: ClientMessages>(
                 }
             },
             _ = heartbeat.tick() => {
-                if heard.elapsed() > DEAD_AFTER {
+                if heard.elapsed() > dead_after {
                     session.close(CLOSE_TIMEOUT, "no heartbeat".into()).await;
                     Flow::Stop
                 } else if tokio::time::timeout(WRITE_TIMEOUT, session.sink.send(Message::Ping(Default::default()))).await.map_or(true, |r| r.is_err()) {
