@@ -18,17 +18,21 @@ pub enum EventType {
     ContactUpdated,
     #[serde(rename = "inbox.created")]
     InboxCreated,
+    /// A conversation left the trash for good (retention passed).
+    #[serde(rename = "conversation.purged")]
+    ConversationPurged,
 }
 
 impl EventType {
     /// Every event type that goes to the log.
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::ConversationCreated,
         EventType::ConversationUpdated,
         EventType::MessageCreated,
         EventType::ContactCreated,
         EventType::ContactUpdated,
         EventType::InboxCreated,
+        EventType::ConversationPurged,
     ];
 
     /// The wire and database name.
@@ -40,6 +44,7 @@ impl EventType {
             EventType::ContactCreated => "contact.created",
             EventType::ContactUpdated => "contact.updated",
             EventType::InboxCreated => "inbox.created",
+            EventType::ConversationPurged => "conversation.purged",
         }
     }
 

@@ -30,6 +30,8 @@ pub struct ServerConfig {
     pub ping_every: std::time::Duration,
     /// Silence after which a live socket's peer is considered dead and closed.
     pub dead_after: std::time::Duration,
+    /// Days a conversation stays in the trash before it is purged for good.
+    pub trash_retention_days: i64,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +53,7 @@ impl Default for ServerConfig {
             stream_backlog: 1024,
             ping_every: std::time::Duration::from_secs(15),
             dead_after: std::time::Duration::from_secs(45),
+            trash_retention_days: 30,
         }
     }
 }

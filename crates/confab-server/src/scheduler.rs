@@ -1,4 +1,7 @@
-//! Fires snooze wake-ups on time: sleeps until the earliest due time (at
+//! Housekeeping on a clock: fires snooze wake-ups on time, and purges the
+//! trash once its retention has passed.
+//!
+//! Snooze wake-ups fire on time: sleeps until the earliest due time (at
 //! most a second at a time, so a timer set by another instance is seen
 //! quickly) and wakes when a new timer is set. A wake-up that fell due while
 //! the server was down fires at start.
@@ -13,6 +16,7 @@ const MAX_SLEEP: Duration = Duration::from_millis(500);
 /// Runs until the task is dropped.
 pub async fn run_snooze_scheduler(state: AppState) {
     loop {
+        purge_trash(&state).await;
         let now = state.clock.now();
         match state.store.wake_due(now, 500).await {
             Ok(woken) if !woken.is_empty() => {
@@ -35,5 +39,22 @@ pub async fn run_snooze_scheduler(state: AppState) {
             _ = tokio::time::sleep(sleep) => {}
             _ = state.snooze_changed.notified() => {}
         }
+    }
+}
+
+/// Deletes for good what has been in the trash longer than the retention.
+async fn purge_trash(state: &AppState) {
+    let now = state.clock.now();
+    let retention_minutes = state.config.trash_retention_days.max(0) * 24 * 60;
+    let deleted_before = now.plus_minutes(-retention_minutes);
+    match state.store.purge_trash(deleted_before, now, 100).await {
+        Ok(purged) if !purged.is_empty() => {
+            tracing::info!(count = purged.len(), "purged conversations from the trash");
+            for (account, _) in purged {
+                state.changed(account);
+            }
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!(%error, "purging the trash"),
     }
 }

@@ -741,8 +741,8 @@ async fn bad_input_gets_clear_errors(app: TestApp) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // Too large a body.
-    // Just over the 1 MiB limit, so the client has sent it all before the 413 comes back.
-    let huge = "x".repeat(1024 * 1024 + 1000);
+    // Just over the limit, so the client has sent it all before the 413 comes back.
+    let huge = "x".repeat(TEST_BODY_LIMIT + 1000);
     let response = app
         .client
         .post(app.url(&conv(&agent, id, "/messages")))
@@ -1049,4 +1049,46 @@ async fn sessions_roles_and_setup(app: TestApp) {
         (code, ready["status"].as_str()),
         (StatusCode::OK, Some("ready"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trash_is_purged_after_the_retention() {
+    let app = sqlite_app().await;
+    let agent = app.new_account("Trash").await;
+    let inbox = app.create_inbox(&agent, "chat").await;
+    let token = inbox["token"].as_str().unwrap();
+    let contact = app.contact_session(token).await;
+    let id = app.contact_writes(token, &contact, "throw me away").await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &conv(&agent, id, "/delete"),
+            Some(&agent.token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.clock.advance_minutes(29 * 24 * 60);
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(
+        app.call(Method::GET, &conv(&agent, id, ""), Some(&agent.token), None)
+            .await
+            .0,
+        StatusCode::OK,
+        "still restorable"
+    );
+    app.clock.advance_minutes(24 * 60 + 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while app
+        .call(Method::GET, &conv(&agent, id, ""), Some(&agent.token), None)
+        .await
+        .0
+        != StatusCode::NOT_FOUND
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not purged after 30 days"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -49,6 +49,10 @@ pub async fn spawn_app(store: Arc<dyn Store>, config: ServerConfig) -> TestApp {
     }
 }
 
+/// Body limit in tests: small, so an oversized body still fits in the
+/// socket buffers and the client always reads the 413.
+pub const TEST_BODY_LIMIT: usize = 64 * 1024;
+
 /// Generous limits so tests are not throttled unless they mean to be.
 pub fn test_config() -> ServerConfig {
     ServerConfig {
@@ -60,6 +64,7 @@ pub fn test_config() -> ServerConfig {
             per_minute: 100_000,
             burst: 10_000,
         },
+        body_limit: TEST_BODY_LIMIT,
         ..ServerConfig::default()
     }
 }

@@ -22,6 +22,15 @@ impl WakeupStore for PostgresStore {
         Ok(next.map(Timestamp))
     }
 
+    async fn purge_trash(
+        &self,
+        deleted_before: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<(AccountId, ConversationId)>> {
+        purge_trash(self, deleted_before, now, limit).await
+    }
+
     async fn wake_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Conversation>> {
         // Several instances may run this at once: each locks the due rows it
         // sees and skips those another caller holds, so each conversation
@@ -76,4 +85,47 @@ impl WakeupStore for PostgresStore {
         tx.commit().await.map_err(db_error)?;
         Ok(due)
     }
+}
+
+/// Deletes expired trash; several instances may race: each takes the rows
+/// it can lock and skips the rest, so each conversation is purged once.
+pub(crate) async fn purge_trash(
+    store: &PostgresStore,
+    deleted_before: Timestamp,
+    now: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<(AccountId, ConversationId)>> {
+    let mut tx = store.pool.begin().await.map_err(db_error)?;
+    let mut rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, account_id, number FROM conversations
+         WHERE folder = 'deleted' AND deleted_at IS NOT NULL AND deleted_at <= $1
+         ORDER BY deleted_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(deleted_before.0)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    // Account rows (the event counters) are locked in ascending id order.
+    rows.sort_by_key(|(id, account, _)| (*account, *id));
+    let mut purged = Vec::with_capacity(rows.len());
+    for (id, account, number) in rows {
+        sqlx::query("DELETE FROM conversations WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let data = serde_json::json!({"conversation_id": id, "number": number});
+        append_event(
+            &mut tx,
+            AccountId(account),
+            EventType::ConversationPurged,
+            now,
+            data,
+        )
+        .await?;
+        purged.push((AccountId(account), ConversationId(id)));
+    }
+    tx.commit().await.map_err(db_error)?;
+    Ok(purged)
 }

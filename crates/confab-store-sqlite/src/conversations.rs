@@ -103,6 +103,15 @@ async fn save_and_log(
     now: Timestamp,
 ) -> StoreResult<()> {
     save_conversation(tx, conversation).await?;
+    // Remember when it went to the trash (for the purge), forget on the way out.
+    sqlx::query(
+        "UPDATE conversations SET deleted_at = CASE WHEN folder = 'deleted' THEN COALESCE(deleted_at, $2) ELSE NULL END WHERE id = $1",
+    )
+    .bind(conversation.id.0)
+    .bind(now.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
     append_event(
         tx,
         conversation.account_id,

@@ -22,6 +22,15 @@ impl WakeupStore for SqliteStore {
         Ok(next.map(Timestamp))
     }
 
+    async fn purge_trash(
+        &self,
+        deleted_before: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<(AccountId, ConversationId)>> {
+        purge_trash(self, deleted_before, now, limit).await
+    }
+
     async fn wake_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Conversation>> {
         // One writer connection: the select and the updates cannot interleave
         // with another wake-up, so each conversation wakes exactly once.
@@ -63,4 +72,43 @@ impl WakeupStore for SqliteStore {
         tx.commit().await.map_err(db_error)?;
         Ok(woken)
     }
+}
+
+/// Deletes expired trash; shared by the `WakeupStore` impl.
+pub(crate) async fn purge_trash(
+    store: &SqliteStore,
+    deleted_before: Timestamp,
+    now: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<(AccountId, ConversationId)>> {
+    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, account_id, number FROM conversations
+         WHERE folder = 'deleted' AND deleted_at IS NOT NULL AND deleted_at <= $1 ORDER BY deleted_at, id LIMIT $2",
+    )
+    .bind(deleted_before.0)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let mut purged = Vec::with_capacity(rows.len());
+    for (id, account, number) in rows {
+        sqlx::query("DELETE FROM conversations WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let data = serde_json::json!({"conversation_id": id, "number": number});
+        append_event(
+            &mut tx,
+            AccountId(account),
+            EventType::ConversationPurged,
+            now,
+            data,
+        )
+        .await?;
+        purged.push((AccountId(account), ConversationId(id)));
+    }
+    tx.commit().await.map_err(db_error)?;
+    Ok(purged)
 }

@@ -5,14 +5,19 @@ use confab_domain::*;
 use confab_store::cursor::Cursor;
 use confab_store::listing::cut_page;
 use confab_store::plan::join_tags;
-use confab_store::rows::{EntityRow, DELIVERY_COLUMNS, WEBHOOK_COLUMNS};
+use confab_store::rows::{DELIVERY_COLUMNS, EntityRow, WEBHOOK_COLUMNS};
 use confab_store::*;
 
-use crate::{db_error, SqliteStore};
+use crate::{SqliteStore, db_error};
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
-    async fn create_webhook(&self, account: AccountId, webhook: NewWebhook, now: Timestamp) -> StoreResult<Webhook> {
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        webhook: NewWebhook,
+        now: Timestamp,
+    ) -> StoreResult<Webhook> {
         let sql = format!(
             "INSERT INTO webhooks (account_id, url, secret, event_types, cursor_seq, created_at)
              SELECT id, $2, $3, $4, last_event_seq, $5 FROM accounts WHERE id = $1
@@ -32,13 +37,21 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn list_webhooks(&self, account: AccountId) -> StoreResult<Vec<Webhook>> {
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 ORDER BY id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.0).fetch_all(&self.reader).await.map_err(db_error)?;
-        rows.iter().map(|row| row.webhook().map_err(db_error)).collect()
+        let sql =
+            format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| row.webhook().map_err(db_error))
+            .collect()
     }
 
     async fn get_webhook(&self, account: AccountId, id: WebhookId) -> StoreResult<Webhook> {
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 AND id = $2");
+        let sql =
+            format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 AND id = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account.0)
             .bind(id.0)
@@ -49,7 +62,12 @@ impl WebhookStore for SqliteStore {
         row.webhook().map_err(db_error)
     }
 
-    async fn update_webhook(&self, account: AccountId, id: WebhookId, patch: WebhookPatch) -> StoreResult<Webhook> {
+    async fn update_webhook(
+        &self,
+        account: AccountId,
+        id: WebhookId,
+        patch: WebhookPatch,
+    ) -> StoreResult<Webhook> {
         let sql = format!(
             "UPDATE webhooks SET url = COALESCE($3, url), event_types = COALESCE($4, event_types),
                     enabled = COALESCE($5, enabled),
@@ -102,7 +120,9 @@ impl WebhookStore for SqliteStore {
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(db_error)?;
-            let Some((last, _)) = events.last().cloned() else { continue };
+            let Some((last, _)) = events.last().cloned() else {
+                continue;
+            };
             for (seq, event_type) in events {
                 if !wanted.is_empty() && !wanted.contains(&event_type) {
                     continue;
@@ -132,7 +152,12 @@ impl WebhookStore for SqliteStore {
         Ok(created)
     }
 
-    async fn claim_webhook_deliveries(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<DeliveryJob>> {
+    async fn claim_webhook_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
         let mut tx = self.writer.begin().await.map_err(db_error)?;
         let sql = format!(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $2
@@ -152,32 +177,60 @@ impl WebhookStore for SqliteStore {
         for row in &rows {
             let delivery = row.delivery().map_err(db_error)?;
             let account = AccountId(row.int("account_id").map_err(db_error)?);
-            let (url, secret): (String, String) = sqlx::query_as("SELECT url, secret FROM webhooks WHERE id = $1")
-                .bind(delivery.webhook_id.0)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let event = sqlx::query("SELECT seq, type, at, data FROM events WHERE account_id = $1 AND seq = $2")
-                .bind(account.0)
-                .bind(delivery.seq)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_error)?
-                .event()
-                .map_err(db_error)?;
-            jobs.push(DeliveryJob { delivery, account, url, secret, event });
+            let (url, secret): (String, String) =
+                sqlx::query_as("SELECT url, secret FROM webhooks WHERE id = $1")
+                    .bind(delivery.webhook_id.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            let event = sqlx::query(
+                "SELECT seq, type, at, data FROM events WHERE account_id = $1 AND seq = $2",
+            )
+            .bind(account.0)
+            .bind(delivery.seq)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .event()
+            .map_err(db_error)?;
+            jobs.push(DeliveryJob {
+                delivery,
+                account,
+                url,
+                secret,
+                event,
+            });
         }
         tx.commit().await.map_err(db_error)?;
         jobs.sort_by_key(|job| (job.delivery.webhook_id, job.delivery.seq));
         Ok(jobs)
     }
 
-    async fn finish_webhook_delivery(&self, id: DeliveryId, outcome: DeliveryOutcome, now: Timestamp) -> StoreResult<()> {
+    async fn finish_webhook_delivery(
+        &self,
+        id: DeliveryId,
+        outcome: DeliveryOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db_error)?;
         let (status, last_status, error, next, delivered) = match &outcome {
-            DeliveryOutcome::Delivered { status } => ("delivered", Some(*status), None, None, Some(now.0)),
-            DeliveryOutcome::Retry { status, error, retry_at } => ("pending", *status, Some(error.clone()), Some(retry_at.0), None),
-            DeliveryOutcome::GiveUp { status, error } => ("failed", *status, Some(error.clone()), None, None),
+            DeliveryOutcome::Delivered { status } => {
+                ("delivered", Some(*status), None, None, Some(now.0))
+            }
+            DeliveryOutcome::Retry {
+                status,
+                error,
+                retry_at,
+            } => (
+                "pending",
+                *status,
+                Some(error.clone()),
+                Some(retry_at.0),
+                None,
+            ),
+            DeliveryOutcome::GiveUp { status, error } => {
+                ("failed", *status, Some(error.clone()), None, None)
+            }
         };
         let webhook: Option<i64> = sqlx::query_scalar(
             "UPDATE webhook_deliveries SET status = $2, last_status = $3, last_error = $4, next_attempt_at = $5, delivered_at = $6
@@ -195,7 +248,9 @@ impl WebhookStore for SqliteStore {
         if let (Some(webhook), DeliveryOutcome::GiveUp { error, .. }) = (webhook, &outcome) {
             sqlx::query("UPDATE webhooks SET enabled = 0, disabled_reason = $2 WHERE id = $1")
                 .bind(webhook)
-                .bind(format!("disabled after deliveries kept failing for over 24 hours; last error: {error}"))
+                .bind(format!(
+                    "disabled after deliveries kept failing for over 24 hours; last error: {error}"
+                ))
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
@@ -221,7 +276,10 @@ impl WebhookStore for SqliteStore {
             .fetch_all(&self.reader)
             .await
             .map_err(db_error)?;
-        let items = rows.iter().map(|row| row.delivery().map_err(db_error)).collect::<StoreResult<Vec<_>>>()?;
+        let items = rows
+            .iter()
+            .map(|row| row.delivery().map_err(db_error))
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(cut_page(items, limit, |d| Cursor { key: 0, id: d.id.0 }))
     }
 }

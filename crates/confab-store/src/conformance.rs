@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             assignment_and_tags,
             webhooks_queue_every_event_once_with_leases_and_retries,
             webhook_claims_never_overlap_and_stay_in_their_account,
+            trash_is_purged_after_its_retention_once,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {$(

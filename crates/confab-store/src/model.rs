@@ -277,7 +277,11 @@ pub enum DeliveryOutcome {
     /// The receiver answered 2xx.
     Delivered { status: i64 },
     /// Failed; try again at `retry_at`.
-    Retry { status: Option<i64>, error: String, retry_at: Timestamp },
+    Retry {
+        status: Option<i64>,
+        error: String,
+        retry_at: Timestamp,
+    },
     /// Failed for good (retried for more than a day): the webhook is disabled.
     GiveUp { status: Option<i64>, error: String },
 }

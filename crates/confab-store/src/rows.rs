@@ -18,7 +18,8 @@ pub const CONTACT_COLUMNS: &str = "id, account_id, name, email, phone, company, 
 /// The column list every agent query selects.
 pub const AGENT_COLUMNS: &str = "id, account_id, name, email, role, created_at";
 /// The column list every webhook query selects.
-pub const WEBHOOK_COLUMNS: &str = "id, account_id, url, secret, event_types, enabled, disabled_reason, created_at";
+pub const WEBHOOK_COLUMNS: &str =
+    "id, account_id, url, secret, event_types, enabled, disabled_reason, created_at";
 /// The column list every delivery query selects.
 pub const DELIVERY_COLUMNS: &str = "id, webhook_id, seq, event_type, status, attempts, last_status, last_error, next_attempt_at, created_at, delivered_at";
 /// The column list every inbox query selects.
@@ -147,7 +148,8 @@ where
             webhook_id: WebhookId(self.int("webhook_id")?),
             seq: self.int("seq")?,
             event_type: self.text("event_type")?,
-            status: DeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?,
+            status: DeliveryStatus::parse(&status)
+                .ok_or_else(|| corrupt("delivery status", &status))?,
             attempts: self.int("attempts")?,
             last_status: self.opt_int("last_status")?,
             last_error: self.opt_text("last_error")?,

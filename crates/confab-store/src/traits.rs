@@ -244,16 +244,35 @@ pub trait WakeupStore: Send + Sync {
     /// Reopens the snoozed conversations due at `now` (at most `limit`),
     /// each exactly once even when several callers race, and returns them.
     async fn wake_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Conversation>>;
+    /// Deletes for good (messages, tags and all) conversations that went to
+    /// the trash at or before `deleted_before` (at most `limit`), each once
+    /// even when several callers race; logs `conversation.purged`.
+    async fn purge_trash(
+        &self,
+        deleted_before: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<(AccountId, ConversationId)>>;
 }
 
 /// Webhooks, fed from the event log, and their delivery log.
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
     /// Creates a webhook; it receives events logged from now on.
-    async fn create_webhook(&self, account: AccountId, webhook: NewWebhook, now: Timestamp) -> StoreResult<Webhook>;
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        webhook: NewWebhook,
+        now: Timestamp,
+    ) -> StoreResult<Webhook>;
     async fn list_webhooks(&self, account: AccountId) -> StoreResult<Vec<Webhook>>;
     async fn get_webhook(&self, account: AccountId, id: WebhookId) -> StoreResult<Webhook>;
-    async fn update_webhook(&self, account: AccountId, id: WebhookId, patch: WebhookPatch) -> StoreResult<Webhook>;
+    async fn update_webhook(
+        &self,
+        account: AccountId,
+        id: WebhookId,
+        patch: WebhookPatch,
+    ) -> StoreResult<Webhook>;
     /// Deletes a webhook and its delivery log.
     async fn delete_webhook(&self, account: AccountId, id: WebhookId) -> StoreResult<()>;
     /// Turns events logged since each enabled webhook's cursor into pending
@@ -263,9 +282,19 @@ pub trait WebhookStore: Send + Sync {
     /// Claims due pending deliveries of enabled webhooks: each gets one more
     /// attempt and is hidden until `lease_until` (so a crashed sender's work
     /// is retried, and concurrent senders never take the same one).
-    async fn claim_webhook_deliveries(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<DeliveryJob>>;
+    async fn claim_webhook_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>>;
     /// Records how an attempt went. `GiveUp` also disables the webhook with the reason.
-    async fn finish_webhook_delivery(&self, id: DeliveryId, outcome: DeliveryOutcome, now: Timestamp) -> StoreResult<()>;
+    async fn finish_webhook_delivery(
+        &self,
+        id: DeliveryId,
+        outcome: DeliveryOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// A webhook's delivery log, newest first, before the cursor's delivery id.
     async fn list_webhook_deliveries(
         &self,

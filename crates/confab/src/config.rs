@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Most live WebSocket connections this instance holds (default 20000).
     #[arg(long, env = "CONFAB_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Days a deleted conversation stays in the trash before it is purged (default 30).
+    #[arg(long, env = "CONFAB_TRASH_RETENTION_DAYS")]
+    pub trash_retention_days: Option<i64>,
     /// Join a cluster of instances sharing one PostgreSQL, e.g. nats://127.0.0.1:4222.
     #[arg(long, env = "CONFAB_NATS_URL")]
     pub nats_url: Option<String>,
@@ -72,6 +75,7 @@ struct FileSettings {
     body_limit: Option<usize>,
     max_connections: Option<usize>,
     nats_url: Option<String>,
+    trash_retention_days: Option<i64>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -121,6 +125,10 @@ impl ServeArgs {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(defaults.max_connections),
+            trash_retention_days: self
+                .trash_retention_days
+                .or(file.trash_retention_days)
+                .unwrap_or(defaults.trash_retention_days),
             ..defaults
         };
         let nats_url = self.nats_url.or(file.nats_url);

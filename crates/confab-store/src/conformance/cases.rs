@@ -1644,93 +1644,407 @@ pub async fn assignment_and_tags(store: &dyn Store) {
 }
 
 fn webhook(url: &str, types: &[&str]) -> NewWebhook {
-    NewWebhook { url: url.into(), secret: "s3cret".into(), event_types: types.iter().map(|t| t.to_string()).collect() }
+    NewWebhook {
+        url: url.into(),
+        secret: "s3cret".into(),
+        event_types: types.iter().map(|t| t.to_string()).collect(),
+    }
 }
 
 pub async fn webhooks_queue_every_event_once_with_leases_and_retries(store: &dyn Store) {
     let f = Fixture::new(store).await;
     // Events before the webhook existed are not sent.
-    f.contact_writes(store, &f.chat, &f.contact, "before", at(1)).await;
-    let all = store.create_webhook(f.account, webhook("https://example.test/all", &[]), at(2)).await.unwrap();
-    let messages = store.create_webhook(f.account, webhook("https://example.test/messages", &["message.created"]), at(2)).await.unwrap();
-    assert!(all.enabled && all.event_types.is_empty() && all.disabled_reason.is_none());
-    assert_eq!(messages.event_types, vec!["message.created"]);
-    let posted = f.contact_writes(store, &f.chat, &f.contact, "after", at(3)).await;
-    store.act_on_conversation(f.account, posted.conversation.id, FolderAction::Close, Actor::System, at(3)).await.unwrap();
-    // message.created + conversation.updated for `all`; message.created for `messages`.
-    assert_eq!(store.enqueue_webhook_deliveries(at(4), 100).await.unwrap(), 3);
-    assert_eq!(store.enqueue_webhook_deliveries(at(4), 100).await.unwrap(), 0, "never twice");
-    let jobs = store.claim_webhook_deliveries(at(4), at(5), 10).await.unwrap();
-    assert_eq!(jobs.len(), 3);
-    let for_all: Vec<_> = jobs.iter().filter(|j| j.delivery.webhook_id == all.id).map(|j| j.event.event_type).collect();
-    assert_eq!(for_all, vec![EventType::MessageCreated, EventType::ConversationUpdated], "in log order");
-    assert!(jobs.iter().all(|j| j.delivery.attempts == 1 && j.secret == "s3cret" && j.account == f.account));
-    assert_eq!(jobs[0].event.seq, jobs[0].delivery.seq);
-    assert!(store.claim_webhook_deliveries(at(4), at(5), 10).await.unwrap().is_empty(), "leased");
-    let (first, second, third) = (&jobs[0], &jobs[1], &jobs[2]);
-    store.finish_webhook_delivery(first.delivery.id, DeliveryOutcome::Delivered { status: 200 }, at(4)).await.unwrap();
-    let retry = DeliveryOutcome::Retry { status: Some(500), error: "HTTP 500".into(), retry_at: at(10) };
-    store.finish_webhook_delivery(second.delivery.id, retry, at(4)).await.unwrap();
-    store.finish_webhook_delivery(third.delivery.id, DeliveryOutcome::Delivered { status: 204 }, at(4)).await.unwrap();
-    // A finished delivery cannot be finished again.
-    store.finish_webhook_delivery(first.delivery.id, DeliveryOutcome::GiveUp { status: None, error: "late".into() }, at(4)).await.unwrap();
-    assert!(store.claim_webhook_deliveries(at(9), at(20), 10).await.unwrap().is_empty(), "not due yet");
-    let again = store.claim_webhook_deliveries(at(10), at(11), 10).await.unwrap();
-    assert_eq!(again.iter().map(|j| (j.delivery.id, j.delivery.attempts)).collect::<Vec<_>>(), vec![(second.delivery.id, 2)]);
-    // A lease that runs out (the sender died) makes it due again.
-    let after_crash = store.claim_webhook_deliveries(at(11), at(12), 10).await.unwrap();
-    assert_eq!(after_crash.iter().map(|j| j.delivery.attempts).collect::<Vec<_>>(), vec![3]);
-    // The delivery log.
-    let log = store.list_webhook_deliveries(f.account, all.id, None, 10).await.unwrap();
-    let statuses: Vec<_> = log.items.iter().map(|d| (d.status, d.last_status)).collect();
-    assert_eq!(statuses, vec![(DeliveryStatus::Pending, Some(500)), (DeliveryStatus::Delivered, Some(200))]);
-    assert_eq!(log.items[0].last_error.as_deref(), Some("HTTP 500"));
-    assert_eq!(log.items[1].delivered_at, Some(at(4)));
-    let page = store.list_webhook_deliveries(f.account, all.id, None, 1).await.unwrap();
-    assert_eq!(page.items.len(), 1);
-    let rest = store.list_webhook_deliveries(f.account, all.id, page.next_cursor.map(|c| DeliveryId(c.id)), 10).await.unwrap();
-    assert_eq!(rest.items.len(), 1);
-    // Giving up disables the webhook with a visible reason; its work stops.
-    store.finish_webhook_delivery(second.delivery.id, DeliveryOutcome::GiveUp { status: Some(500), error: "HTTP 500".into() }, at(12)).await.unwrap();
-    let disabled = store.get_webhook(f.account, all.id).await.unwrap();
-    assert!(!disabled.enabled);
-    assert!(disabled.disabled_reason.as_deref().is_some_and(|r| r.contains("HTTP 500")), "{disabled:?}");
-    f.contact_writes(store, &f.chat, &f.contact, "while disabled", at(13)).await;
-    store.enqueue_webhook_deliveries(at(13), 100).await.unwrap();
-    let jobs = store.claim_webhook_deliveries(at(13), at(14), 10).await.unwrap();
-    assert!(jobs.iter().all(|j| j.delivery.webhook_id == messages.id), "a disabled webhook gets nothing");
-    // Enabling again clears the reason.
-    let enabled = store.update_webhook(f.account, all.id, WebhookPatch { enabled: Some(true), ..Default::default() }).await.unwrap();
-    assert!(enabled.enabled && enabled.disabled_reason.is_none());
-    let renamed = store
-        .update_webhook(f.account, messages.id, WebhookPatch { url: Some("https://example.test/new".into()), event_types: Some(vec![]), enabled: None })
+    f.contact_writes(store, &f.chat, &f.contact, "before", at(1))
+        .await;
+    let all = store
+        .create_webhook(f.account, webhook("https://example.test/all", &[]), at(2))
         .await
         .unwrap();
-    assert_eq!((renamed.url.as_str(), renamed.event_types.len()), ("https://example.test/new", 0));
+    let messages = store
+        .create_webhook(
+            f.account,
+            webhook("https://example.test/messages", &["message.created"]),
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert!(all.enabled && all.event_types.is_empty() && all.disabled_reason.is_none());
+    assert_eq!(messages.event_types, vec!["message.created"]);
+    let posted = f
+        .contact_writes(store, &f.chat, &f.contact, "after", at(3))
+        .await;
+    store
+        .act_on_conversation(
+            f.account,
+            posted.conversation.id,
+            FolderAction::Close,
+            Actor::System,
+            at(3),
+        )
+        .await
+        .unwrap();
+    // message.created + conversation.updated for `all`; message.created for `messages`.
+    assert_eq!(
+        store.enqueue_webhook_deliveries(at(4), 100).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        store.enqueue_webhook_deliveries(at(4), 100).await.unwrap(),
+        0,
+        "never twice"
+    );
+    let jobs = store
+        .claim_webhook_deliveries(at(4), at(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 3);
+    let for_all: Vec<_> = jobs
+        .iter()
+        .filter(|j| j.delivery.webhook_id == all.id)
+        .map(|j| j.event.event_type)
+        .collect();
+    assert_eq!(
+        for_all,
+        vec![EventType::MessageCreated, EventType::ConversationUpdated],
+        "in log order"
+    );
+    assert!(
+        jobs.iter()
+            .all(|j| j.delivery.attempts == 1 && j.secret == "s3cret" && j.account == f.account)
+    );
+    assert_eq!(jobs[0].event.seq, jobs[0].delivery.seq);
+    assert!(
+        store
+            .claim_webhook_deliveries(at(4), at(5), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let (first, second, third) = (&jobs[0], &jobs[1], &jobs[2]);
+    store
+        .finish_webhook_delivery(
+            first.delivery.id,
+            DeliveryOutcome::Delivered { status: 200 },
+            at(4),
+        )
+        .await
+        .unwrap();
+    let retry = DeliveryOutcome::Retry {
+        status: Some(500),
+        error: "HTTP 500".into(),
+        retry_at: at(10),
+    };
+    store
+        .finish_webhook_delivery(second.delivery.id, retry, at(4))
+        .await
+        .unwrap();
+    store
+        .finish_webhook_delivery(
+            third.delivery.id,
+            DeliveryOutcome::Delivered { status: 204 },
+            at(4),
+        )
+        .await
+        .unwrap();
+    // A finished delivery cannot be finished again.
+    store
+        .finish_webhook_delivery(
+            first.delivery.id,
+            DeliveryOutcome::GiveUp {
+                status: None,
+                error: "late".into(),
+            },
+            at(4),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_webhook_deliveries(at(9), at(20), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let again = store
+        .claim_webhook_deliveries(at(10), at(11), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|j| (j.delivery.id, j.delivery.attempts))
+            .collect::<Vec<_>>(),
+        vec![(second.delivery.id, 2)]
+    );
+    // A lease that runs out (the sender died) makes it due again.
+    let after_crash = store
+        .claim_webhook_deliveries(at(11), at(12), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        after_crash
+            .iter()
+            .map(|j| j.delivery.attempts)
+            .collect::<Vec<_>>(),
+        vec![3]
+    );
+    // The delivery log.
+    let log = store
+        .list_webhook_deliveries(f.account, all.id, None, 10)
+        .await
+        .unwrap();
+    let statuses: Vec<_> = log
+        .items
+        .iter()
+        .map(|d| (d.status, d.last_status))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (DeliveryStatus::Pending, Some(500)),
+            (DeliveryStatus::Delivered, Some(200))
+        ]
+    );
+    assert_eq!(log.items[0].last_error.as_deref(), Some("HTTP 500"));
+    assert_eq!(log.items[1].delivered_at, Some(at(4)));
+    let page = store
+        .list_webhook_deliveries(f.account, all.id, None, 1)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    let rest = store
+        .list_webhook_deliveries(
+            f.account,
+            all.id,
+            page.next_cursor.map(|c| DeliveryId(c.id)),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    // Giving up disables the webhook with a visible reason; its work stops.
+    store
+        .finish_webhook_delivery(
+            second.delivery.id,
+            DeliveryOutcome::GiveUp {
+                status: Some(500),
+                error: "HTTP 500".into(),
+            },
+            at(12),
+        )
+        .await
+        .unwrap();
+    let disabled = store.get_webhook(f.account, all.id).await.unwrap();
+    assert!(!disabled.enabled);
+    assert!(
+        disabled
+            .disabled_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("HTTP 500")),
+        "{disabled:?}"
+    );
+    f.contact_writes(store, &f.chat, &f.contact, "while disabled", at(13))
+        .await;
+    store.enqueue_webhook_deliveries(at(13), 100).await.unwrap();
+    let jobs = store
+        .claim_webhook_deliveries(at(13), at(14), 10)
+        .await
+        .unwrap();
+    assert!(
+        jobs.iter().all(|j| j.delivery.webhook_id == messages.id),
+        "a disabled webhook gets nothing"
+    );
+    // Enabling again clears the reason.
+    let enabled = store
+        .update_webhook(
+            f.account,
+            all.id,
+            WebhookPatch {
+                enabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(enabled.enabled && enabled.disabled_reason.is_none());
+    let renamed = store
+        .update_webhook(
+            f.account,
+            messages.id,
+            WebhookPatch {
+                url: Some("https://example.test/new".into()),
+                event_types: Some(vec![]),
+                enabled: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.url.as_str(), renamed.event_types.len()),
+        ("https://example.test/new", 0)
+    );
     assert_eq!(store.list_webhooks(f.account).await.unwrap().len(), 2);
     store.delete_webhook(f.account, messages.id).await.unwrap();
-    assert!(matches!(store.get_webhook(f.account, messages.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.get_webhook(f.account, messages.id).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 pub async fn webhook_claims_never_overlap_and_stay_in_their_account(store: &dyn Store) {
     let f = Fixture::new(store).await;
     let other = Fixture::new(store).await;
-    let hook = store.create_webhook(f.account, webhook("https://example.test/hook", &[]), at(0)).await.unwrap();
+    let hook = store
+        .create_webhook(f.account, webhook("https://example.test/hook", &[]), at(0))
+        .await
+        .unwrap();
     for n in 0..12 {
         let contact = f.new_contact(store, &format!("Hooked {n}")).await;
-        f.contact_writes(store, &f.chat, &contact, "hi", at(1)).await;
+        f.contact_writes(store, &f.chat, &contact, "hi", at(1))
+            .await;
     }
     store.enqueue_webhook_deliveries(at(2), 1000).await.unwrap();
-    let (a, b) = tokio::join!(store.claim_webhook_deliveries(at(2), at(3), 10), store.claim_webhook_deliveries(at(2), at(3), 10));
-    let mut ids: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).map(|j| j.delivery.id).collect();
+    let (a, b) = tokio::join!(
+        store.claim_webhook_deliveries(at(2), at(3), 10),
+        store.claim_webhook_deliveries(at(2), at(3), 10)
+    );
+    let mut ids: Vec<_> = a
+        .unwrap()
+        .into_iter()
+        .chain(b.unwrap())
+        .map(|j| j.delivery.id)
+        .collect();
     let total = ids.len();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), total, "no delivery claimed twice");
     let not_found = |r: Result<(), StoreError>| matches!(r, Err(StoreError::NotFound(_)));
-    assert!(not_found(store.get_webhook(other.account, hook.id).await.map(|_| ())));
-    assert!(not_found(store.update_webhook(other.account, hook.id, WebhookPatch::default()).await.map(|_| ())));
-    assert!(not_found(store.delete_webhook(other.account, hook.id).await));
-    assert!(not_found(store.list_webhook_deliveries(other.account, hook.id, None, 10).await.map(|_| ())));
+    assert!(not_found(
+        store.get_webhook(other.account, hook.id).await.map(|_| ())
+    ));
+    assert!(not_found(
+        store
+            .update_webhook(other.account, hook.id, WebhookPatch::default())
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        store.delete_webhook(other.account, hook.id).await
+    ));
+    assert!(not_found(
+        store
+            .list_webhook_deliveries(other.account, hook.id, None, 10)
+            .await
+            .map(|_| ())
+    ));
     assert!(store.list_webhooks(other.account).await.unwrap().is_empty());
+}
+
+pub async fn trash_is_purged_after_its_retention_once(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let day = 24 * 60;
+    let doomed = f
+        .contact_writes(store, &f.email, &f.contact, "purge me: zebra", at(0))
+        .await
+        .conversation
+        .id;
+    store
+        .set_tags(f.account, doomed, &["gone".into()], Actor::System, at(0))
+        .await
+        .unwrap();
+    let restored = conversation_in(store, &f, &f.chat, Folder::Open, 1)
+        .await
+        .id;
+    let kept = conversation_in(store, &f, &f.chat, Folder::Closed, 2)
+        .await
+        .id;
+    for id in [doomed, restored] {
+        store
+            .act_on_conversation(f.account, id, FolderAction::Delete, Actor::System, at(10))
+            .await
+            .unwrap();
+    }
+    store
+        .act_on_conversation(
+            f.account,
+            restored,
+            FolderAction::Restore,
+            Actor::System,
+            at(20),
+        )
+        .await
+        .unwrap();
+    // Retention counts from the deletion.
+    assert!(
+        store
+            .purge_trash(at(9), at(9), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (a, b) = tokio::join!(
+        store.purge_trash(at(10), at(30 * day), 100),
+        store.purge_trash(at(10), at(30 * day), 100)
+    );
+    let mut purged = a.unwrap();
+    purged.extend(b.unwrap());
+    assert_eq!(
+        purged,
+        vec![(f.account, doomed)],
+        "purged once, only the one still in the trash"
+    );
+    assert!(matches!(
+        store.get_conversation(f.account, doomed).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.list_messages(f.account, doomed, true, None, 10).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        !f.ids(store, search("zebra")).await.contains(&doomed),
+        "gone from search"
+    );
+    assert_eq!(
+        store
+            .count_conversations(f.account, Scope::All, None)
+            .await
+            .unwrap()
+            .deleted,
+        0
+    );
+    assert!(store.get_conversation(f.account, restored).await.is_ok());
+    assert!(store.get_conversation(f.account, kept).await.is_ok());
+    let last = all_events(store, f.account).await.pop().unwrap();
+    assert_eq!(
+        (last.event_type, last.data["conversation_id"].as_i64()),
+        (EventType::ConversationPurged, Some(doomed.0))
+    );
+    // Deleting again later restarts the clock.
+    store
+        .act_on_conversation(
+            f.account,
+            restored,
+            FolderAction::Delete,
+            Actor::System,
+            at(40 * day),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .purge_trash(at(40 * day - 1), at(40 * day), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .purge_trash(at(40 * day), at(70 * day), 100)
+            .await
+            .unwrap(),
+        vec![(f.account, restored)]
+    );
 }
