@@ -1,0 +1,100 @@
+//! Memory per idle agent WebSocket: the server's RSS before and after
+//! opening N sockets that stay idle, each reading settled.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::api::{self, Socket};
+use crate::fixture::Fixture;
+use crate::server::Server;
+
+#[derive(Debug, Clone)]
+pub struct MemoryResult {
+    pub sockets: usize,
+    pub before_kib: u64,
+    pub after_kib: u64,
+    /// Sockets that closed before the measurement ended.
+    pub closed: usize,
+}
+
+impl MemoryResult {
+    pub fn per_socket_kib(&self) -> f64 {
+        self.after_kib.saturating_sub(self.before_kib) as f64 / self.sockets.max(1) as f64
+    }
+}
+
+pub async fn run(fixture: &Fixture, count: usize) -> anyhow::Result<MemoryResult> {
+    let server = &fixture.servers[0];
+    let account = &fixture.accounts[0];
+    // One socket first, so one-time set-up is not counted per socket.
+    let mut warm = api::agent_socket(&server.base, account.id, &account.token).await?;
+    let _ = warm.close(None).await;
+    drop(warm);
+    let before = settled_rss(server).await?;
+
+    let (stop, stopped) = watch::channel(false);
+    let holders: Vec<_> = futures::stream::iter(0..count)
+        .map(|_| {
+            let stopped = stopped.clone();
+            async move {
+                let socket = api::agent_socket(&server.base, account.id, &account.token).await?;
+                anyhow::Ok(tokio::spawn(hold(socket, stopped)))
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect()
+        .await?;
+    let after = settled_rss(server).await?;
+    let _ = stop.send(true);
+    let mut closed = 0;
+    for holder in holders {
+        if !holder.await? {
+            closed += 1;
+        }
+    }
+    Ok(MemoryResult {
+        sockets: count,
+        before_kib: before,
+        after_kib: after,
+        closed,
+    })
+}
+
+/// Keeps a socket open (answering pings) until told to stop; false if it closed early.
+async fn hold(mut socket: Socket, mut stop: watch::Receiver<bool>) -> bool {
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.changed() => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(None)).await;
+                return true;
+            }
+            message = socket.next() => match message {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return false,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+/// RSS once five readings 200 ms apart agree within 64 KiB (or after 15 s).
+async fn settled_rss(server: &Server) -> anyhow::Result<u64> {
+    let mut window = VecDeque::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        window.push_back(server.rss_kib()?);
+        if window.len() > 5 {
+            window.pop_front();
+        }
+        let low = window.iter().copied().min().unwrap_or(0);
+        let high = window.iter().copied().max().unwrap_or(0);
+        if (window.len() == 5 && high - low <= 64) || Instant::now() > deadline {
+            return Ok(window.back().copied().unwrap_or(0));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

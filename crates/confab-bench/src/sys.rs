@@ -1,0 +1,176 @@
+//! The operating system: open-files limit, a process's RSS, the machine.
+
+use anyhow::Context;
+
+/// Raises this process's open-files limit (1,000+ sockets need it).
+/// Returns the soft limit in force afterwards.
+pub fn raise_open_files(want: u64) -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_cur >= want {
+            return limit.rlim_cur;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: limit.rlim_max.max(want),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+            return want;
+        }
+        // Not allowed past the hard limit: go as far as it.
+        let capped = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &capped) == 0 {
+            return limit.rlim_max;
+        }
+        limit.rlim_cur
+    }
+}
+
+/// A process's resident set size (VmRSS), in KiB.
+pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS line")
+}
+
+/// What the figures were measured on.
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub memory_gib: f64,
+    pub kernel: String,
+    /// The 1-minute load average when the bench started (others may share the machine).
+    pub load: String,
+}
+
+impl Machine {
+    pub fn detect() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find_map(|line| line.strip_prefix("model name"))
+            .and_then(|rest| rest.split_once(':'))
+            .map(|(_, model)| model.trim().to_string())
+            .unwrap_or_else(|| "unknown CPU".into());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory_kib: f64 = meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0.0);
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|k| k.trim().to_string())
+            .unwrap_or_default();
+        let load = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_string))
+            .unwrap_or_default();
+        Machine {
+            load,
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu_model,
+            memory_gib: memory_kib / (1024.0 * 1024.0),
+            kernel,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} CPUs ({}), {:.1} GiB RAM, Linux {} (load average {} at the start)",
+            self.cpus, self.cpu_model, self.memory_gib, self.kernel, self.load
+        )
+    }
+}
+
+/// The source revision the binaries were built from, as far as git knows.
+pub fn revision() -> Option<String> {
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    let dirty = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .ok()
+        .is_some_and(|o| !o.stdout.is_empty());
+    Some(if dirty {
+        format!("{head} with uncommitted changes")
+    } else {
+        head
+    })
+}
+
+/// CPU ticks spent busy by the whole machine (all CPUs, from /proc/stat).
+fn machine_busy_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal …: busy = all but idle and iowait.
+    let total: u64 = fields.iter().take(8).sum();
+    Some(total - fields.get(3)? - fields.get(4)?)
+}
+
+/// CPU ticks (user + system) a process has used.
+fn process_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Measures how much CPU processes other than the bench and its servers use.
+pub struct OtherLoad {
+    pids: Vec<u32>,
+    start: Option<(u64, u64, std::time::Instant)>,
+}
+
+impl OtherLoad {
+    pub fn start(servers: &[u32]) -> OtherLoad {
+        let mut pids = servers.to_vec();
+        pids.push(std::process::id());
+        let mut load = OtherLoad { pids, start: None };
+        load.start = load
+            .sample()
+            .map(|(busy, ours)| (busy, ours, std::time::Instant::now()));
+        load
+    }
+
+    fn sample(&self) -> Option<(u64, u64)> {
+        let ours = self.pids.iter().filter_map(|&pid| process_ticks(pid)).sum();
+        Some((machine_busy_ticks()?, ours))
+    }
+
+    /// CPUs' worth of time others used since the start (e.g. 0.05 = 5 % of one CPU).
+    pub fn cpus(&self) -> f64 {
+        let (Some((busy0, ours0, since)), Some((busy1, ours1))) = (self.start, self.sample())
+        else {
+            return 0.0;
+        };
+        // SAFETY: sysconf only reads a constant.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let others = (busy1 - busy0).saturating_sub(ours1.saturating_sub(ours0));
+        others as f64 / hz / since.elapsed().as_secs_f64().max(1e-3)
+    }
+}
