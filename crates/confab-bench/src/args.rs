@@ -69,8 +69,9 @@ pub struct Args {
     /// or streams-cluster, by database and server count).
     #[arg(long)]
     pub section: Option<String>,
-    /// Write a CSV per latency run (id, sent, POST round trip, slowest
-    /// delivery) into this directory, to see where the time goes.
+    /// Write CSVs per latency run into this directory, to see where the time
+    /// goes: per message (sent, POST round trip, slowest delivery) and per
+    /// socket (p50, p99, max).
     #[arg(long)]
     pub trace_dir: Option<PathBuf>,
     /// Keep the temp dir (databases, server logs) for inspection.

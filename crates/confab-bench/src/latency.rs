@@ -51,6 +51,8 @@ pub struct RunResult {
     pub other_cpus: f64,
     /// Per measured message: (id, sent ns, POST round trip ns, slowest delivery ns).
     pub trace: Vec<(u64, u64, u64, u64)>,
+    /// Per socket: (index, account index, its deliveries).
+    pub per_socket: Vec<(usize, usize, Summary)>,
 }
 
 struct Schedule {
@@ -77,6 +79,8 @@ struct SenderOut {
 }
 
 struct SocketOut {
+    /// Which socket (in opening order; socket n is on server n mod servers).
+    index: usize,
     account: usize,
     /// (message id, latency ns) of measured messages.
     got: Vec<(u64, u64)>,
@@ -145,12 +149,12 @@ async fn open_sockets(
             (a, account.id, account.token.clone(), base)
         })
         .collect();
-    futures::stream::iter(sockets)
-        .map(|(a, id, token, base)| {
+    futures::stream::iter(sockets.into_iter().enumerate())
+        .map(|(n, (a, id, token, base))| {
             let (received, stopped) = (received.clone(), stopped.clone());
             async move {
                 let socket = api::agent_socket(&base, id, &token).await?;
-                anyhow::Ok(tokio::spawn(read(socket, a, received, stopped)))
+                anyhow::Ok(tokio::spawn(read(socket, n, a, received, stopped)))
             }
         })
         .buffer_unordered(CONNECT_AT_ONCE)
@@ -205,6 +209,7 @@ fn tally(
         cut_reason: None,
         other_cpus: 0.0,
         trace: Vec::new(),
+        per_socket: Vec::new(),
     };
     let mut slowest: HashMap<u64, u64> = HashMap::new();
     let mut deliveries = Vec::with_capacity(expected);
@@ -213,6 +218,10 @@ fn tally(
             result.cut += 1;
             result.cut_reason.get_or_insert_with(|| reason.clone());
         }
+        let latencies = socket.got.iter().map(|&(_, latency)| latency).collect();
+        result
+            .per_socket
+            .push((socket.index, socket.account, Summary::of(latencies)));
         for &(id, latency) in &socket.got {
             deliveries.push(latency);
             let max = slowest.entry(id).or_default();
@@ -278,11 +287,13 @@ async fn send(i: usize, step: usize, s: Arc<Schedule>, client: reqwest::Client) 
 /// One agent socket: times every measured message it receives.
 async fn read(
     mut socket: Socket,
+    index: usize,
     account: usize,
     received: Arc<AtomicUsize>,
     mut stop: watch::Receiver<bool>,
 ) -> SocketOut {
     let mut out = SocketOut {
+        index,
         account,
         got: Vec::new(),
         closed: None,
@@ -325,21 +336,37 @@ async fn read(
     out
 }
 
-/// Writes a run's per-message trace as CSV (times in ms, relative to the first send).
-pub fn write_trace(path: &std::path::Path, result: &RunResult) -> anyhow::Result<()> {
+/// Writes a run's traces as CSV (times in ms): `NAME.csv` per message (sent
+/// relative to the first send, POST round trip, slowest delivery) and
+/// `NAME-sockets.csv` per socket (p50, p99, max of its deliveries).
+pub fn write_traces(dir: &std::path::Path, name: &str, result: &RunResult) -> anyhow::Result<()> {
     use std::fmt::Write as _;
+    let ms = |ns: u64| ns as f64 / 1e6;
     let start = result.trace.iter().map(|t| t.1).min().unwrap_or(0);
     let mut csv = String::from("id,sent_ms,post_ms,slowest_delivery_ms\n");
     for &(id, sent, post, slowest) in &result.trace {
         let _ = writeln!(
             csv,
             "{id},{:.3},{:.3},{:.3}",
-            (sent - start) as f64 / 1e6,
-            post as f64 / 1e6,
-            slowest as f64 / 1e6
+            ms(sent - start),
+            ms(post),
+            ms(slowest)
         );
     }
-    Ok(std::fs::write(path, csv)?)
+    std::fs::write(dir.join(format!("{name}.csv")), csv)?;
+    let mut csv = String::from("socket,account,deliveries,p50_ms,p99_ms,max_ms\n");
+    for &(index, account, s) in &result.per_socket {
+        let _ = writeln!(
+            csv,
+            "{index},{account},{},{:.3},{:.3},{:.3}",
+            s.count,
+            ms(s.p50),
+            ms(s.p99),
+            ms(s.max)
+        );
+    }
+    std::fs::write(dir.join(format!("{name}-sockets.csv")), csv)?;
+    Ok(())
 }
 
 /// The id and send instant of a measured `message.created` frame of ours.

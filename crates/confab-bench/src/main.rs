@@ -121,9 +121,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             report::print_run(n, &result);
             if let Some(dir) = &args.trace_dir {
                 std::fs::create_dir_all(dir)?;
-                let path = dir.join(format!("latency-{}-run{n}.csv", plan.key));
-                latency::write_trace(&path, &result)?;
-                println!("         trace: {}", path.display());
+                let name = format!("latency-{}-run{n}", plan.key);
+                latency::write_traces(dir, &name, &result)?;
+                println!("         traces: {}/{name}*.csv", dir.display());
             }
             results.push(result);
         }

@@ -96,7 +96,8 @@ impl Machine {
     }
 }
 
-/// The source revision the binaries were built from, as far as git knows.
+/// The source revision the binaries were built from, as far as git knows
+/// (run from the workspace root).
 pub fn revision() -> Option<String> {
     let head = std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
@@ -104,8 +105,10 @@ pub fn revision() -> Option<String> {
         .ok()
         .filter(|o| o.status.success())?;
     let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    // The bench and the docs it writes do not change the server.
     let dirty = std::process::Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
+        .args(["status", "--porcelain", "--untracked-files=no", "--", "."])
+        .args([":(exclude)crates/confab-bench", ":(exclude)docs"])
         .output()
         .ok()
         .is_some_and(|o| !o.stdout.is_empty());
