@@ -4,32 +4,35 @@ use async_trait::async_trait;
 use confab_domain::*;
 use confab_store::rows::{AGENT_COLUMNS, EntityRow, INBOX_COLUMNS};
 use confab_store::*;
-use sqlx::SqliteConnection;
+use rusqlite::{Connection, params};
 
 use crate::events::append_event;
+use crate::lite::{execute, query_one};
 use crate::{SqliteStore, db_error};
 
-async fn insert_agent(
-    tx: &mut SqliteConnection,
+fn insert_agent(
+    tx: &Connection,
     account: AccountId,
     agent: &NewAgent,
     now: Timestamp,
 ) -> StoreResult<Agent> {
-    let row = sqlx::query(
-        "INSERT INTO agents (account_id, name, email, password_hash, role, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING id, account_id, name, email, role, created_at",
+    query_one(
+        tx,
+        &format!(
+            "INSERT INTO agents (account_id, name, email, password_hash, role, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {AGENT_COLUMNS}"
+        ),
+        params![
+            account.0,
+            agent.name,
+            agent.email,
+            agent.password_hash,
+            agent.role.as_str(),
+            now.0
+        ],
+        "agent",
+        |row| row.agent(),
     )
-    .bind(account.0)
-    .bind(&agent.name)
-    .bind(&agent.email)
-    .bind(&agent.password_hash)
-    .bind(agent.role.as_str())
-    .bind(now.0)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    row.agent().map_err(db_error)
 }
 
 #[async_trait]
@@ -40,23 +43,25 @@ impl AccountStore for SqliteStore {
         admin: NewAgent,
         now: Timestamp,
     ) -> StoreResult<(Account, Agent)> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id",
-        )
-        .bind(name)
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        let account = Account {
-            id: AccountId(id),
-            name: name.to_string(),
-            created_at: now,
-        };
-        let agent = insert_agent(&mut tx, account.id, &admin, now).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok((account, agent))
+        let name = name.to_string();
+        self.writer
+            .write(move |tx| {
+                let id = query_one(
+                    tx,
+                    "INSERT INTO accounts (name, created_at) VALUES (?1, ?2) RETURNING id",
+                    params![name, now.0],
+                    "account",
+                    |row| row.int("id"),
+                )?;
+                let account = Account {
+                    id: AccountId(id),
+                    name,
+                    created_at: now,
+                };
+                let agent = insert_agent(tx, account.id, &admin, now)?;
+                Ok((account, agent))
+            })
+            .await
     }
 
     async fn count_accounts(&self) -> StoreResult<i64> {
@@ -87,18 +92,18 @@ impl AccountStore for SqliteStore {
         agent: NewAgent,
         now: Timestamp,
     ) -> StoreResult<Agent> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1")
-            .bind(account.0)
-            .fetch_optional(&mut *tx)
+        self.writer
+            .write(move |tx| {
+                query_one(
+                    tx,
+                    "SELECT id FROM accounts WHERE id = ?1",
+                    [account.0],
+                    "account",
+                    |row| row.int("id"),
+                )?;
+                insert_agent(tx, account, &agent, now)
+            })
             .await
-            .map_err(db_error)?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound("account"));
-        }
-        let agent = insert_agent(&mut tx, account, &agent, now).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(agent)
     }
 
     async fn get_agent(&self, account: AccountId, id: AgentId) -> StoreResult<Agent> {
@@ -131,22 +136,27 @@ impl AccountStore for SqliteStore {
         id: AgentId,
         patch: AgentPatch,
     ) -> StoreResult<Agent> {
-        let sql = format!(
-            "UPDATE agents SET name = COALESCE($3, name), role = COALESCE($4, role),
-                    password_hash = COALESCE($5, password_hash)
-             WHERE account_id = $1 AND id = $2 RETURNING {AGENT_COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(account.0)
-            .bind(id.0)
-            .bind(patch.name)
-            .bind(patch.role.map(Role::as_str))
-            .bind(patch.password_hash)
-            .fetch_optional(&self.writer)
+        self.writer
+            .write(move |tx| {
+                query_one(
+                    tx,
+                    &format!(
+                        "UPDATE agents SET name = COALESCE(?3, name), role = COALESCE(?4, role),
+                                password_hash = COALESCE(?5, password_hash)
+                         WHERE account_id = ?1 AND id = ?2 RETURNING {AGENT_COLUMNS}"
+                    ),
+                    params![
+                        account.0,
+                        id.0,
+                        patch.name,
+                        patch.role.map(Role::as_str),
+                        patch.password_hash
+                    ],
+                    "agent",
+                    |row| row.agent(),
+                )
+            })
             .await
-            .map_err(db_error)?
-            .ok_or(StoreError::NotFound("agent"))?;
-        row.agent().map_err(db_error)
     }
 
     async fn delete_agent(
@@ -155,23 +165,24 @@ impl AccountStore for SqliteStore {
         id: AgentId,
         _now: Timestamp,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        sqlx::query("UPDATE conversations SET assignee_id = NULL WHERE account_id = $1 AND assignee_id = $2")
-            .bind(account.0)
-            .bind(id.0)
-            .execute(&mut *tx)
+        self.writer
+            .write(move |tx| {
+                execute(
+                    tx,
+                    "UPDATE conversations SET assignee_id = NULL WHERE account_id = ?1 AND assignee_id = ?2",
+                    [account.0, id.0],
+                )?;
+                let deleted = execute(
+                    tx,
+                    "DELETE FROM agents WHERE account_id = ?1 AND id = ?2",
+                    [account.0, id.0],
+                )?;
+                if deleted == 0 {
+                    return Err(StoreError::NotFound("agent"));
+                }
+                Ok(())
+            })
             .await
-            .map_err(db_error)?;
-        let deleted = sqlx::query("DELETE FROM agents WHERE account_id = $1 AND id = $2")
-            .bind(account.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound("agent"));
-        }
-        tx.commit().await.map_err(db_error)
     }
 
     async fn agent_for_login(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
@@ -198,16 +209,17 @@ impl AccountStore for SqliteStore {
         expires_at: Option<Timestamp>,
         now: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO credentials (token_hash, agent_id, kind, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(token_hash)
-            .bind(agent.0)
-            .bind(kind.as_str())
-            .bind(expires_at.map(|t| t.0))
-            .bind(now.0)
-            .execute(&self.writer)
+        let token_hash = token_hash.to_string();
+        self.writer
+            .write(move |tx| {
+                execute(
+                    tx,
+                    "INSERT INTO credentials (token_hash, agent_id, kind, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![token_hash, agent.0, kind.as_str(), expires_at.map(|t| t.0), now.0],
+                )?;
+                Ok(())
+            })
             .await
-            .map_err(db_error)?;
-        Ok(())
     }
 
     async fn agent_by_credential(
@@ -231,12 +243,17 @@ impl AccountStore for SqliteStore {
     }
 
     async fn delete_credential(&self, token_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM credentials WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.writer)
+        let token_hash = token_hash.to_string();
+        self.writer
+            .write(move |tx| {
+                execute(
+                    tx,
+                    "DELETE FROM credentials WHERE token_hash = ?1",
+                    [token_hash],
+                )?;
+                Ok(())
+            })
             .await
-            .map_err(db_error)?;
-        Ok(())
     }
 }
 
@@ -248,32 +265,35 @@ impl InboxStore for SqliteStore {
         inbox: NewInbox,
         now: Timestamp,
     ) -> StoreResult<Inbox> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let sql = format!(
-            "INSERT INTO inboxes (account_id, name, kind, token, email_address, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {INBOX_COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(account.0)
-            .bind(&inbox.name)
-            .bind(inbox.kind.as_str())
-            .bind(&inbox.token)
-            .bind(&inbox.email_address)
-            .bind(now.0)
-            .fetch_one(&mut *tx)
+        self.writer
+            .write(move |tx| {
+                let inbox = query_one(
+                    tx,
+                    &format!(
+                        "INSERT INTO inboxes (account_id, name, kind, token, email_address, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {INBOX_COLUMNS}"
+                    ),
+                    params![
+                        account.0,
+                        inbox.name,
+                        inbox.kind.as_str(),
+                        inbox.token,
+                        inbox.email_address,
+                        now.0
+                    ],
+                    "inbox",
+                    |row| row.inbox(),
+                )?;
+                append_event(
+                    tx,
+                    account,
+                    EventType::InboxCreated,
+                    now,
+                    serde_json::json!({"inbox": inbox}),
+                )?;
+                Ok(inbox)
+            })
             .await
-            .map_err(db_error)?;
-        let inbox = row.inbox().map_err(db_error)?;
-        append_event(
-            &mut tx,
-            account,
-            EventType::InboxCreated,
-            now,
-            serde_json::json!({"inbox": inbox}),
-        )
-        .await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(inbox)
     }
 
     async fn list_inboxes(&self, account: AccountId) -> StoreResult<Vec<Inbox>> {
@@ -311,19 +331,13 @@ impl InboxStore for SqliteStore {
     }
 }
 
-/// Loads an inbox of the account inside a transaction.
-pub(crate) async fn load_inbox(
-    conn: &mut SqliteConnection,
-    account: AccountId,
-    id: InboxId,
-) -> StoreResult<Inbox> {
-    let sql = format!("SELECT {INBOX_COLUMNS} FROM inboxes WHERE account_id = $1 AND id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(account.0)
-        .bind(id.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?
-        .ok_or(StoreError::NotFound("inbox"))?;
-    row.inbox().map_err(db_error)
+/// Loads an inbox of the account inside a write.
+pub(crate) fn load_inbox(tx: &Connection, account: AccountId, id: InboxId) -> StoreResult<Inbox> {
+    query_one(
+        tx,
+        &format!("SELECT {INBOX_COLUMNS} FROM inboxes WHERE account_id = ?1 AND id = ?2"),
+        [account.0, id.0],
+        "inbox",
+        |row| row.inbox(),
+    )
 }

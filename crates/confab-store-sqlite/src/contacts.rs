@@ -6,14 +6,16 @@ use confab_store::cursor::Cursor;
 use confab_store::plan::{contact_event, conversation_search_text, merge_attributes};
 use confab_store::rows::{CONTACT_COLUMNS, EntityRow};
 use confab_store::*;
+use rusqlite::{Connection, params};
 use sqlx::SqliteConnection;
 
 use crate::events::append_event;
+use crate::lite::{execute, query_all, query_one};
 use crate::{SqliteStore, db_error};
 
-/// Loads a contact inside a transaction.
-pub(crate) async fn load_contact(
-    tx: &mut SqliteConnection,
+/// Loads a contact for a read.
+pub(crate) async fn read_contact(
+    conn: &mut SqliteConnection,
     account: AccountId,
     id: ContactId,
 ) -> StoreResult<Contact> {
@@ -21,33 +23,48 @@ pub(crate) async fn load_contact(
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account.0)
         .bind(id.0)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db_error)?
         .ok_or(StoreError::NotFound("contact"))?;
     row.contact().map_err(db_error)
 }
 
-/// Writes every field of a contact back.
-pub(crate) async fn save_contact(tx: &mut SqliteConnection, contact: &Contact) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE contacts SET name = $3, email = $4, phone = $5, company = $6, custom_attributes = $7,
-                browser = $8, spam = $9, last_seen_at = $10
-         WHERE account_id = $1 AND id = $2",
+/// Loads a contact inside a write.
+pub(crate) fn load_contact(
+    tx: &Connection,
+    account: AccountId,
+    id: ContactId,
+) -> StoreResult<Contact> {
+    query_one(
+        tx,
+        &format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = ?1 AND id = ?2"),
+        [account.0, id.0],
+        "contact",
+        |row| row.contact(),
     )
-    .bind(contact.account_id.0)
-    .bind(contact.id.0)
-    .bind(&contact.name)
-    .bind(&contact.email)
-    .bind(&contact.phone)
-    .bind(&contact.company)
-    .bind(serde_json::Value::Object(contact.custom_attributes.clone()).to_string())
-    .bind(serde_json::Value::Object(contact.browser.clone()).to_string())
-    .bind(contact.spam)
-    .bind(contact.last_seen_at.0)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_error)?;
+}
+
+/// Writes every field of a contact back.
+pub(crate) fn save_contact(tx: &Connection, contact: &Contact) -> StoreResult<()> {
+    execute(
+        tx,
+        "UPDATE contacts SET name = ?3, email = ?4, phone = ?5, company = ?6, custom_attributes = ?7,
+                browser = ?8, spam = ?9, last_seen_at = ?10
+         WHERE account_id = ?1 AND id = ?2",
+        params![
+            contact.account_id.0,
+            contact.id.0,
+            contact.name,
+            contact.email,
+            contact.phone,
+            contact.company,
+            serde_json::Value::Object(contact.custom_attributes.clone()).to_string(),
+            serde_json::Value::Object(contact.browser.clone()).to_string(),
+            contact.spam,
+            contact.last_seen_at.0,
+        ],
+    )?;
     Ok(())
 }
 
@@ -59,40 +76,43 @@ impl ContactStore for SqliteStore {
         contact: NewContact,
         now: Timestamp,
     ) -> StoreResult<Contact> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let sql = format!(
-            "INSERT INTO contacts (account_id, name, email, phone, company, external_id, custom_attributes, browser, first_seen_at, last_seen_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {CONTACT_COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(account.0)
-            .bind(&contact.name)
-            .bind(&contact.email)
-            .bind(&contact.phone)
-            .bind(&contact.company)
-            .bind(&contact.external_id)
-            .bind(serde_json::Value::Object(contact.custom_attributes).to_string())
-            .bind(serde_json::Value::Object(contact.browser).to_string())
-            .bind(now.0)
-            .fetch_one(&mut *tx)
+        self.writer
+            .write(move |tx| {
+                let contact = query_one(
+                    tx,
+                    &format!(
+                        "INSERT INTO contacts (account_id, name, email, phone, company, external_id, custom_attributes, browser, first_seen_at, last_seen_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) RETURNING {CONTACT_COLUMNS}"
+                    ),
+                    params![
+                        account.0,
+                        contact.name,
+                        contact.email,
+                        contact.phone,
+                        contact.company,
+                        contact.external_id,
+                        serde_json::Value::Object(contact.custom_attributes).to_string(),
+                        serde_json::Value::Object(contact.browser).to_string(),
+                        now.0,
+                    ],
+                    "contact",
+                    |row| row.contact(),
+                )?;
+                append_event(
+                    tx,
+                    account,
+                    EventType::ContactCreated,
+                    now,
+                    contact_event(&contact),
+                )?;
+                Ok(contact)
+            })
             .await
-            .map_err(db_error)?;
-        let contact = row.contact().map_err(db_error)?;
-        append_event(
-            &mut tx,
-            account,
-            EventType::ContactCreated,
-            now,
-            contact_event(&contact),
-        )
-        .await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(contact)
     }
 
     async fn get_contact(&self, account: AccountId, id: ContactId) -> StoreResult<Contact> {
         let mut conn = self.reader.acquire().await.map_err(db_error)?;
-        load_contact(&mut conn, account, id).await
+        read_contact(&mut conn, account, id).await
     }
 
     async fn contact_by_email(
@@ -119,61 +139,59 @@ impl ContactStore for SqliteStore {
         patch: ContactPatch,
         now: Timestamp,
     ) -> StoreResult<Contact> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let mut contact = load_contact(&mut tx, account, id).await?;
-        let searchable_changed =
-            patch.name.is_some() || patch.email.is_some() || patch.phone.is_some();
-        if let Some(name) = patch.name {
-            contact.name = name;
-        }
-        if let Some(email) = patch.email {
-            contact.email = email;
-        }
-        if let Some(phone) = patch.phone {
-            contact.phone = phone;
-        }
-        if let Some(company) = patch.company {
-            contact.company = company;
-        }
-        if let Some(changes) = patch.custom_attributes {
-            merge_attributes(&mut contact.custom_attributes, changes);
-        }
-        if let Some(browser) = patch.browser {
-            contact.browser = browser;
-        }
-        contact.last_seen_at = contact.last_seen_at.max(now);
-        save_contact(&mut tx, &contact).await?;
-        if searchable_changed {
-            let rows: Vec<(i64, i64, Option<String>)> =
-                sqlx::query_as("SELECT id, number, subject FROM conversations WHERE account_id = $1 AND contact_id = $2")
-                    .bind(account.0)
-                    .bind(id.0)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            for (conversation, number, subject) in rows {
-                sqlx::query("UPDATE conversations SET search_text = $2 WHERE id = $1")
-                    .bind(conversation)
-                    .bind(conversation_search_text(
-                        number,
-                        subject.as_deref(),
-                        &contact,
-                    ))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            }
-        }
-        append_event(
-            &mut tx,
-            account,
-            EventType::ContactUpdated,
-            now,
-            contact_event(&contact),
-        )
-        .await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(contact)
+        self.writer
+            .write(move |tx| {
+                let mut contact = load_contact(tx, account, id)?;
+                let searchable_changed =
+                    patch.name.is_some() || patch.email.is_some() || patch.phone.is_some();
+                if let Some(name) = patch.name {
+                    contact.name = name;
+                }
+                if let Some(email) = patch.email {
+                    contact.email = email;
+                }
+                if let Some(phone) = patch.phone {
+                    contact.phone = phone;
+                }
+                if let Some(company) = patch.company {
+                    contact.company = company;
+                }
+                if let Some(changes) = patch.custom_attributes {
+                    merge_attributes(&mut contact.custom_attributes, changes);
+                }
+                if let Some(browser) = patch.browser {
+                    contact.browser = browser;
+                }
+                contact.last_seen_at = contact.last_seen_at.max(now);
+                save_contact(tx, &contact)?;
+                if searchable_changed {
+                    let rows = query_all(
+                        tx,
+                        "SELECT id, number, subject FROM conversations WHERE account_id = ?1 AND contact_id = ?2",
+                        [account.0, id.0],
+                        |row| Ok((row.int("id")?, row.int("number")?, row.opt_text("subject")?)),
+                    )?;
+                    for (conversation, number, subject) in rows {
+                        execute(
+                            tx,
+                            "UPDATE conversations SET search_text = ?2 WHERE id = ?1",
+                            params![
+                                conversation,
+                                conversation_search_text(number, subject.as_deref(), &contact),
+                            ],
+                        )?;
+                    }
+                }
+                append_event(
+                    tx,
+                    account,
+                    EventType::ContactUpdated,
+                    now,
+                    contact_event(&contact),
+                )?;
+                Ok(contact)
+            })
+            .await
     }
 
     async fn list_contacts(
@@ -227,15 +245,17 @@ impl ContactStore for SqliteStore {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO contact_sessions (token_hash, contact_id, inbox_id, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
-            .bind(contact.0)
-            .bind(inbox.0)
-            .bind(now.0)
-            .execute(&self.writer)
+        let token_hash = token_hash.to_string();
+        self.writer
+            .write(move |tx| {
+                execute(
+                    tx,
+                    "INSERT INTO contact_sessions (token_hash, contact_id, inbox_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![token_hash, contact.0, inbox.0, now.0],
+                )?;
+                Ok(())
+            })
             .await
-            .map_err(db_error)?;
-        Ok(())
     }
 
     async fn contact_by_session(

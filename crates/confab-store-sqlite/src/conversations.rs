@@ -7,14 +7,16 @@ use confab_store::plan::{
 };
 use confab_store::rows::{CONVERSATION_COLUMNS, CONVERSATION_RETURNING, EntityRow};
 use confab_store::*;
+use rusqlite::{Connection, params};
 use sqlx::SqliteConnection;
 
 use crate::contacts::{load_contact, save_contact};
 use crate::events::append_event;
+use crate::lite::{execute, query_one};
 use crate::{SqliteStore, db_error};
 
-/// Loads a conversation of the account inside a transaction.
-pub(crate) async fn load_conversation(
+/// Loads a conversation of the account for a read.
+pub(crate) async fn read_conversation(
     conn: &mut SqliteConnection,
     account: AccountId,
     id: ConversationId,
@@ -32,94 +34,106 @@ pub(crate) async fn load_conversation(
     row.conversation().map_err(db_error)
 }
 
-/// Writes a conversation's changeable fields back.
-pub(crate) async fn save_conversation(
-    tx: &mut SqliteConnection,
-    conversation: &Conversation,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE conversations SET folder = $3, assignee_id = $4, tags = $5, subject = $6, snoozed_until = $7,
-                unread_count = $8, waiting_since = $9, last_activity_at = $10
-         WHERE account_id = $1 AND id = $2",
+/// Loads a conversation of the account inside a write.
+pub(crate) fn load_conversation(
+    tx: &Connection,
+    account: AccountId,
+    id: ConversationId,
+) -> StoreResult<Conversation> {
+    query_one(
+        tx,
+        &format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.account_id = ?1 AND c.id = ?2"
+        ),
+        [account.0, id.0],
+        "conversation",
+        |row| row.conversation(),
     )
-    .bind(conversation.account_id.0)
-    .bind(conversation.id.0)
-    .bind(conversation.folder.as_str())
-    .bind(conversation.assignee_id.map(|a| a.0))
-    .bind(join_tags(&conversation.tags))
-    .bind(&conversation.subject)
-    .bind(conversation.snoozed_until.map(|t| t.0))
-    .bind(conversation.unread_count)
-    .bind(conversation.waiting_since.map(|t| t.0))
-    .bind(conversation.last_activity_at.0)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_error)?;
+}
+
+/// Writes a conversation's changeable fields back.
+pub(crate) fn save_conversation(tx: &Connection, conversation: &Conversation) -> StoreResult<()> {
+    execute(
+        tx,
+        "UPDATE conversations SET folder = ?3, assignee_id = ?4, tags = ?5, subject = ?6, snoozed_until = ?7,
+                unread_count = ?8, waiting_since = ?9, last_activity_at = ?10
+         WHERE account_id = ?1 AND id = ?2",
+        params![
+            conversation.account_id.0,
+            conversation.id.0,
+            conversation.folder.as_str(),
+            conversation.assignee_id.map(|a| a.0),
+            join_tags(&conversation.tags),
+            conversation.subject,
+            conversation.snoozed_until.map(|t| t.0),
+            conversation.unread_count,
+            conversation.waiting_since.map(|t| t.0),
+            conversation.last_activity_at.0,
+        ],
+    )?;
     Ok(())
 }
 
 /// Starts a conversation: the next per-account number, the given folder.
-pub(crate) async fn insert_conversation(
-    tx: &mut SqliteConnection,
+pub(crate) fn insert_conversation(
+    tx: &Connection,
     inbox: &Inbox,
     contact: &Contact,
     folder: Folder,
     subject: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<Conversation> {
-    let number: i64 = sqlx::query_scalar(
-        "UPDATE accounts SET last_conversation_number = last_conversation_number + 1 WHERE id = $1 RETURNING last_conversation_number",
+    let number: i64 = query_one(
+        tx,
+        "UPDATE accounts SET last_conversation_number = last_conversation_number + 1 WHERE id = ?1 RETURNING last_conversation_number",
+        [inbox.account_id.0],
+        "account",
+        |row| row.int("last_conversation_number"),
+    )?;
+    query_one(
+        tx,
+        &format!(
+            "INSERT INTO conversations (account_id, number, inbox_id, inbox_kind, contact_id, folder, subject, last_activity_at, created_at, search_text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9) RETURNING {CONVERSATION_RETURNING}"
+        ),
+        params![
+            inbox.account_id.0,
+            number,
+            inbox.id.0,
+            inbox.kind.as_str(),
+            contact.id.0,
+            folder.as_str(),
+            subject,
+            now.0,
+            conversation_search_text(number, subject, contact),
+        ],
+        "conversation",
+        |row| row.conversation(),
     )
-    .bind(inbox.account_id.0)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    let sql = format!(
-        "INSERT INTO conversations (account_id, number, inbox_id, inbox_kind, contact_id, folder, subject, last_activity_at, created_at, search_text)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING {CONVERSATION_RETURNING}"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(inbox.account_id.0)
-        .bind(number)
-        .bind(inbox.id.0)
-        .bind(inbox.kind.as_str())
-        .bind(contact.id.0)
-        .bind(folder.as_str())
-        .bind(subject)
-        .bind(now.0)
-        .bind(conversation_search_text(number, subject, contact))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    row.conversation().map_err(db_error)
 }
 
 /// Saves a changed conversation and logs `conversation.updated`.
-async fn save_and_log(
-    tx: &mut SqliteConnection,
+fn save_and_log(
+    tx: &Connection,
     conversation: &Conversation,
     action: &str,
     actor: Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
-    save_conversation(tx, conversation).await?;
+    save_conversation(tx, conversation)?;
     // Remember when it went to the trash (for the purge), forget on the way out.
-    sqlx::query(
-        "UPDATE conversations SET deleted_at = CASE WHEN folder = 'deleted' THEN COALESCE(deleted_at, $2) ELSE NULL END WHERE id = $1",
-    )
-    .bind(conversation.id.0)
-    .bind(now.0)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_error)?;
+    execute(
+        tx,
+        "UPDATE conversations SET deleted_at = CASE WHEN folder = 'deleted' THEN COALESCE(deleted_at, ?2) ELSE NULL END WHERE id = ?1",
+        [conversation.id.0, now.0],
+    )?;
     append_event(
         tx,
         conversation.account_id,
         EventType::ConversationUpdated,
         now,
         conversation_event(conversation, action, actor),
-    )
-    .await?;
+    )?;
     Ok(())
 }
 
@@ -170,7 +184,7 @@ impl ConversationStore for SqliteStore {
         id: ConversationId,
     ) -> StoreResult<Conversation> {
         let mut conn = self.reader.acquire().await.map_err(db_error)?;
-        load_conversation(&mut conn, account, id).await
+        read_conversation(&mut conn, account, id).await
     }
 
     async fn act_on_conversation(
@@ -182,28 +196,29 @@ impl ConversationStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Conversation> {
         let action = folder_action(action, now)?;
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let mut conversation = load_conversation(&mut tx, account, id).await?;
-        let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
-        apply_outcome(&mut conversation, &outcome);
-        if let Some(spam) = outcome.contact_spam {
-            let mut contact = load_contact(&mut tx, account, conversation.contact_id).await?;
-            if contact.spam != spam {
-                contact.spam = spam;
-                save_contact(&mut tx, &contact).await?;
-                append_event(
-                    &mut tx,
-                    account,
-                    EventType::ContactUpdated,
-                    now,
-                    confab_store::plan::contact_event(&contact),
-                )
-                .await?;
-            }
-        }
-        save_and_log(&mut tx, &conversation, action.name(), actor, now).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(conversation)
+        self.writer
+            .write(move |tx| {
+                let mut conversation = load_conversation(tx, account, id)?;
+                let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
+                apply_outcome(&mut conversation, &outcome);
+                if let Some(spam) = outcome.contact_spam {
+                    let mut contact = load_contact(tx, account, conversation.contact_id)?;
+                    if contact.spam != spam {
+                        contact.spam = spam;
+                        save_contact(tx, &contact)?;
+                        append_event(
+                            tx,
+                            account,
+                            EventType::ContactUpdated,
+                            now,
+                            confab_store::plan::contact_event(&contact),
+                        )?;
+                    }
+                }
+                save_and_log(tx, &conversation, action.name(), actor, now)?;
+                Ok(conversation)
+            })
+            .await
     }
 
     async fn assign_conversation(
@@ -214,24 +229,23 @@ impl ConversationStore for SqliteStore {
         actor: Actor,
         now: Timestamp,
     ) -> StoreResult<Conversation> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let mut conversation = load_conversation(&mut tx, account, id).await?;
-        if let Some(agent) = assignee {
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM agents WHERE account_id = $1 AND id = $2")
-                    .bind(account.0)
-                    .bind(agent.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound("agent"));
-            }
-        }
-        conversation.assignee_id = assignee;
-        save_and_log(&mut tx, &conversation, "assign", actor, now).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(conversation)
+        self.writer
+            .write(move |tx| {
+                let mut conversation = load_conversation(tx, account, id)?;
+                if let Some(agent) = assignee {
+                    query_one(
+                        tx,
+                        "SELECT id FROM agents WHERE account_id = ?1 AND id = ?2",
+                        [account.0, agent.0],
+                        "agent",
+                        |row| row.int("id"),
+                    )?;
+                }
+                conversation.assignee_id = assignee;
+                save_and_log(tx, &conversation, "assign", actor, now)?;
+                Ok(conversation)
+            })
+            .await
     }
 
     async fn set_tags(
@@ -242,26 +256,27 @@ impl ConversationStore for SqliteStore {
         actor: Actor,
         now: Timestamp,
     ) -> StoreResult<Conversation> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let mut conversation = load_conversation(&mut tx, account, id).await?;
-        sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
+        let tags = tags.to_vec();
+        self.writer
+            .write(move |tx| {
+                let mut conversation = load_conversation(tx, account, id)?;
+                execute(
+                    tx,
+                    "DELETE FROM conversation_tags WHERE conversation_id = ?1",
+                    [id.0],
+                )?;
+                for tag in &tags {
+                    execute(
+                        tx,
+                        "INSERT INTO conversation_tags (conversation_id, account_id, tag) VALUES (?1, ?2, ?3)",
+                        params![id.0, account.0, tag],
+                    )?;
+                }
+                conversation.tags = tags;
+                save_and_log(tx, &conversation, "tags", actor, now)?;
+                Ok(conversation)
+            })
             .await
-            .map_err(db_error)?;
-        for tag in tags {
-            sqlx::query("INSERT INTO conversation_tags (conversation_id, account_id, tag) VALUES ($1, $2, $3)")
-                .bind(id.0)
-                .bind(account.0)
-                .bind(tag)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        conversation.tags = tags.to_vec();
-        save_and_log(&mut tx, &conversation, "tags", actor, now).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(conversation)
     }
 
     async fn mark_read(
@@ -271,14 +286,16 @@ impl ConversationStore for SqliteStore {
         actor: Actor,
         now: Timestamp,
     ) -> StoreResult<Conversation> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let mut conversation = load_conversation(&mut tx, account, id).await?;
-        if conversation.unread_count != 0 {
-            conversation.unread_count = 0;
-            save_and_log(&mut tx, &conversation, "read", actor, now).await?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(conversation)
+        self.writer
+            .write(move |tx| {
+                let mut conversation = load_conversation(tx, account, id)?;
+                if conversation.unread_count != 0 {
+                    conversation.unread_count = 0;
+                    save_and_log(tx, &conversation, "read", actor, now)?;
+                }
+                Ok(conversation)
+            })
+            .await
     }
 
     async fn contact_conversations(

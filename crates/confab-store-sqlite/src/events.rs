@@ -3,36 +3,34 @@ use confab_domain::event::Event;
 use confab_domain::{AccountId, EventType, Timestamp};
 use confab_store::rows::EntityRow;
 use confab_store::{EventStore, StoreResult};
-use sqlx::SqliteConnection;
+use rusqlite::{Connection, params};
+
+use crate::lite::{execute, query_one};
 
 use crate::{SqliteStore, db_error};
 
 /// Appends an event inside the caller's transaction; returns its sequence number.
 /// The account row's counter makes the sequence gap-free: a rolled-back
 /// transaction takes its increment with it.
-pub(crate) async fn append_event(
-    tx: &mut SqliteConnection,
+pub(crate) fn append_event(
+    tx: &Connection,
     account: AccountId,
     event_type: EventType,
     at: Timestamp,
     data: serde_json::Value,
 ) -> StoreResult<i64> {
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE accounts SET last_event_seq = last_event_seq + 1 WHERE id = $1 RETURNING last_event_seq",
-    )
-    .bind(account.0)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    sqlx::query("INSERT INTO events (account_id, seq, type, at, data) VALUES ($1, $2, $3, $4, $5)")
-        .bind(account.0)
-        .bind(seq)
-        .bind(event_type.as_str())
-        .bind(at.0)
-        .bind(data.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    let seq: i64 = query_one(
+        tx,
+        "UPDATE accounts SET last_event_seq = last_event_seq + 1 WHERE id = ?1 RETURNING last_event_seq",
+        [account.0],
+        "account",
+        |row| row.int("last_event_seq"),
+    )?;
+    execute(
+        tx,
+        "INSERT INTO events (account_id, seq, type, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![account.0, seq, event_type.as_str(), at.0, data.to_string()],
+    )?;
     Ok(seq)
 }
 

@@ -1,17 +1,20 @@
 //! Confab's store on SQLite: one file, WAL, foreign keys on, FTS5 search.
 //!
-//! Writes go through a pool of exactly one connection, so transactions never
-//! fight over SQLite's single write lock (no `SQLITE_BUSY` upgrades); reads
-//! use their own pool and run concurrently under WAL.
+//! Writes go through one writer thread that owns the only write connection
+//! and commits concurrent changes together (group commit, see [`writer`]), so
+//! transactions never fight over SQLite's single write lock; reads use their
+//! own async pool (sqlx) and run concurrently under WAL.
 
 mod accounts;
 mod contacts;
 mod conversations;
 mod events;
 mod list;
+mod lite;
 mod messages;
 mod wakeups;
 mod webhooks;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,7 +29,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// The SQLite store.
 #[derive(Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writer: writer::Writer,
     reader: SqlitePool,
 }
 
@@ -46,21 +49,34 @@ impl SqliteStore {
             std::fs::create_dir_all(folder)
                 .map_err(|e| StoreError::Database(format!("creating {}: {e}", folder.display())))?;
         }
-        let writer = SqlitePoolOptions::new()
+        let migrator = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await
             .map_err(db_error)?;
         MIGRATOR
-            .run(&writer)
+            .run(&migrator)
             .await
             .map_err(|e| StoreError::Database(e.to_string()))?;
+        migrator.close().await;
+        let writer = writer::Writer::open(options.get_filename())?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await
             .map_err(db_error)?;
         Ok(SqliteStore { writer, reader })
+    }
+
+    /// How many transactions the writer has ended and how many changes they
+    /// carried: their ratio is the number of changes sharing each commit.
+    pub fn write_counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        let stats = self.writer.stats();
+        (
+            stats.transactions.load(Ordering::Relaxed),
+            stats.jobs.load(Ordering::Relaxed),
+        )
     }
 
     /// Applies the migrations only (for `confab migrate`).
@@ -89,19 +105,24 @@ pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &error
         && db.is_unique_violation()
     {
-        let message = db.message();
-        let field = if message.contains("email_address") {
-            "email_address"
-        } else if message.contains("email") {
-            "email"
-        } else if message.contains("token") {
-            "token"
-        } else {
-            "value"
+        return StoreError::Duplicate {
+            field: duplicate_field(db.message()),
         };
-        return StoreError::Duplicate { field };
     }
     StoreError::Database(error.to_string())
+}
+
+/// Which field a unique-constraint message names.
+pub(crate) fn duplicate_field(message: &str) -> &'static str {
+    if message.contains("email_address") {
+        "email_address"
+    } else if message.contains("email") {
+        "email"
+    } else if message.contains("token") {
+        "token"
+    } else {
+        "value"
+    }
 }
 
 /// Helpers for tests in this and other crates.

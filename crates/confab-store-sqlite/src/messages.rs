@@ -5,11 +5,15 @@ use confab_domain::*;
 use confab_store::plan::{apply_outcome, conversation_event, message_event};
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
-use sqlx::SqliteConnection;
+use rusqlite::{Connection, params};
 
+use crate::accounts::load_inbox;
 use crate::contacts::load_contact;
-use crate::conversations::{insert_conversation, load_conversation, save_conversation};
+use crate::conversations::{
+    insert_conversation, load_conversation, read_conversation, save_conversation,
+};
 use crate::events::append_event;
+use crate::lite::{execute, query_one, query_opt};
 use crate::{SqliteStore, db_error};
 
 struct NewMessageRow<'a> {
@@ -23,60 +27,253 @@ struct NewMessageRow<'a> {
     idempotency_key: Option<&'a str>,
 }
 
-async fn insert_message(
-    tx: &mut SqliteConnection,
-    row: NewMessageRow<'_>,
-    now: Timestamp,
-) -> StoreResult<Message> {
-    let sql = format!(
-        "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id, body, full_body, private, idempotency_key, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {MESSAGE_COLUMNS}"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(row.account.0)
-        .bind(row.conversation.0)
-        .bind(row.sender_type.as_str())
-        .bind(row.sender_id)
-        .bind(row.body)
-        .bind(row.full_body)
-        .bind(row.private)
-        .bind(row.idempotency_key)
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    row.message().map_err(db_error)
+fn insert_message(tx: &Connection, row: NewMessageRow<'_>, now: Timestamp) -> StoreResult<Message> {
+    query_one(
+        tx,
+        &format!(
+            "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id, body, full_body, private, idempotency_key, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING {MESSAGE_COLUMNS}"
+        ),
+        params![
+            row.account.0,
+            row.conversation.0,
+            row.sender_type.as_str(),
+            row.sender_id,
+            row.body,
+            row.full_body,
+            row.private,
+            row.idempotency_key,
+            now.0,
+        ],
+        "message",
+        |row| row.message(),
+    )
 }
 
 /// The message an idempotency key already produced, with its conversation.
-async fn replay(
-    tx: &mut SqliteConnection,
+fn replay(
+    tx: &Connection,
     account: AccountId,
     sender_type: SenderType,
     sender_id: i64,
     key: Option<&str>,
 ) -> StoreResult<Option<Posted>> {
     let Some(key) = key else { return Ok(None) };
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND sender_type = $2 AND sender_id = $3 AND idempotency_key = $4"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(account.0)
-        .bind(sender_type.as_str())
-        .bind(sender_id)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    let Some(row) = row else { return Ok(None) };
-    let message = row.message().map_err(db_error)?;
-    let conversation = load_conversation(tx, account, message.conversation_id).await?;
+    let message = query_opt(
+        tx,
+        &format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = ?1 AND sender_type = ?2 AND sender_id = ?3 AND idempotency_key = ?4"
+        ),
+        params![account.0, sender_type.as_str(), sender_id, key],
+        |row| row.message(),
+    )?;
+    let Some(message) = message else {
+        return Ok(None);
+    };
+    let conversation = load_conversation(tx, account, message.conversation_id)?;
     Ok(Some(Posted {
         conversation,
         message,
         created_conversation: false,
         created_message: false,
     }))
+}
+
+/// A contact's message: through the state machine, into the log.
+fn post_contact_message(
+    tx: &Connection,
+    account: AccountId,
+    inbox: InboxId,
+    contact: ContactId,
+    message: NewContactMessage,
+    now: Timestamp,
+) -> StoreResult<Posted> {
+    if let Some(posted) = replay(
+        tx,
+        account,
+        SenderType::Contact,
+        contact.0,
+        message.idempotency_key.as_deref(),
+    )? {
+        return Ok(posted);
+    }
+    let mut contact = load_contact(tx, account, contact)?;
+    let inbox = load_inbox(tx, account, inbox)?;
+    let target = match message.conversation_id {
+        _ if message.new_conversation => None,
+        Some(id) => {
+            let conversation = load_conversation(tx, account, id)?;
+            if conversation.contact_id != contact.id {
+                return Err(StoreError::NotFound("conversation"));
+            }
+            Some(conversation)
+        }
+        None => query_opt(
+            tx,
+            &format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations c
+                 WHERE c.account_id = ?1 AND c.contact_id = ?2 AND c.inbox_id = ?3 ORDER BY c.id DESC LIMIT 1"
+            ),
+            [account.0, contact.id.0, inbox.id.0],
+            |row| row.conversation(),
+        )?,
+    };
+    let action = Action::ContactWrites {
+        flagged: contact.spam,
+    };
+    let mut existing = None;
+    if let Some(mut conversation) = target {
+        let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
+        if !outcome.start_new_conversation {
+            let before = conversation.folder;
+            apply_outcome(&mut conversation, &outcome);
+            existing = Some((conversation, before));
+        }
+    }
+    let (mut conversation, created_conversation, folder_changed) = match existing {
+        Some((conversation, before)) => {
+            let changed = before != conversation.folder;
+            (conversation, false, changed)
+        }
+        None => {
+            let folder = initial_folder(contact.spam);
+            let conversation = insert_conversation(
+                tx,
+                &inbox,
+                &contact,
+                folder,
+                message.subject.as_deref(),
+                now,
+            )?;
+            (conversation, true, false)
+        }
+    };
+    let stored = insert_message(
+        tx,
+        NewMessageRow {
+            account,
+            conversation: conversation.id,
+            sender_type: SenderType::Contact,
+            sender_id: contact.id.0,
+            body: &message.body,
+            full_body: message.full_body.as_deref(),
+            private: false,
+            idempotency_key: message.idempotency_key.as_deref(),
+        },
+        now,
+    )?;
+    conversation.unread_count += 1;
+    conversation.waiting_since = conversation.waiting_since.or(Some(now));
+    conversation.last_activity_at = now;
+    save_conversation(tx, &conversation)?;
+    contact.last_seen_at = now;
+    execute(
+        tx,
+        "UPDATE contacts SET last_seen_at = ?2 WHERE id = ?1",
+        [contact.id.0, now.0],
+    )?;
+    let actor = Actor::Contact(contact.id);
+    if created_conversation {
+        append_event(
+            tx,
+            account,
+            EventType::ConversationCreated,
+            now,
+            conversation_event(&conversation, "create", actor),
+        )?;
+    } else if folder_changed {
+        append_event(
+            tx,
+            account,
+            EventType::ConversationUpdated,
+            now,
+            conversation_event(&conversation, action.name(), actor),
+        )?;
+    }
+    append_event(
+        tx,
+        account,
+        EventType::MessageCreated,
+        now,
+        message_event(&conversation, &stored),
+    )?;
+    Ok(Posted {
+        conversation,
+        message: stored,
+        created_conversation,
+        created_message: true,
+    })
+}
+
+/// An agent's reply or private note.
+fn post_agent_message(
+    tx: &Connection,
+    account: AccountId,
+    conversation: ConversationId,
+    message: NewAgentMessage,
+    now: Timestamp,
+) -> StoreResult<Posted> {
+    if let Some(posted) = replay(
+        tx,
+        account,
+        SenderType::Agent,
+        message.agent_id.0,
+        message.idempotency_key.as_deref(),
+    )? {
+        return Ok(posted);
+    }
+    let mut conversation = load_conversation(tx, account, conversation)?;
+    let action = if message.private {
+        Action::AgentNote
+    } else {
+        Action::AgentReplies
+    };
+    let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
+    let before = conversation.folder;
+    apply_outcome(&mut conversation, &outcome);
+    let stored = insert_message(
+        tx,
+        NewMessageRow {
+            account,
+            conversation: conversation.id,
+            sender_type: SenderType::Agent,
+            sender_id: message.agent_id.0,
+            body: &message.body,
+            full_body: None,
+            private: message.private,
+            idempotency_key: message.idempotency_key.as_deref(),
+        },
+        now,
+    )?;
+    if !message.private {
+        conversation.unread_count = 0;
+        conversation.waiting_since = None;
+        conversation.last_activity_at = now;
+    }
+    save_conversation(tx, &conversation)?;
+    if before != conversation.folder {
+        let actor = Actor::Agent(message.agent_id);
+        append_event(
+            tx,
+            account,
+            EventType::ConversationUpdated,
+            now,
+            conversation_event(&conversation, action.name(), actor),
+        )?;
+    }
+    append_event(
+        tx,
+        account,
+        EventType::MessageCreated,
+        now,
+        message_event(&conversation, &stored),
+    )?;
+    Ok(Posted {
+        conversation,
+        message: stored,
+        created_conversation: false,
+        created_message: true,
+    })
 }
 
 #[async_trait]
@@ -89,137 +286,9 @@ impl MessageStore for SqliteStore {
         message: NewContactMessage,
         now: Timestamp,
     ) -> StoreResult<Posted> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        if let Some(posted) = replay(
-            &mut tx,
-            account,
-            SenderType::Contact,
-            contact.0,
-            message.idempotency_key.as_deref(),
-        )
-        .await?
-        {
-            return Ok(posted);
-        }
-        let mut contact = load_contact(&mut tx, account, contact).await?;
-        let inbox = crate::accounts::load_inbox(&mut tx, account, inbox).await?;
-        let target = match message.conversation_id {
-            _ if message.new_conversation => None,
-            Some(id) => {
-                let conversation = load_conversation(&mut tx, account, id).await?;
-                if conversation.contact_id != contact.id {
-                    return Err(StoreError::NotFound("conversation"));
-                }
-                Some(conversation)
-            }
-            None => {
-                let sql = format!(
-                    "SELECT {CONVERSATION_COLUMNS} FROM conversations c
-                     WHERE c.account_id = $1 AND c.contact_id = $2 AND c.inbox_id = $3 ORDER BY c.id DESC LIMIT 1"
-                );
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(account.0)
-                    .bind(contact.id.0)
-                    .bind(inbox.id.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                row.map(|row| row.conversation().map_err(db_error))
-                    .transpose()?
-            }
-        };
-        let action = Action::ContactWrites {
-            flagged: contact.spam,
-        };
-        let mut existing = None;
-        if let Some(mut conversation) = target {
-            let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
-            if !outcome.start_new_conversation {
-                let before = conversation.folder;
-                apply_outcome(&mut conversation, &outcome);
-                existing = Some((conversation, before));
-            }
-        }
-        let (mut conversation, created_conversation, folder_changed) = match existing {
-            Some((conversation, before)) => {
-                let changed = before != conversation.folder;
-                (conversation, false, changed)
-            }
-            None => {
-                let folder = initial_folder(contact.spam);
-                let conversation = insert_conversation(
-                    &mut tx,
-                    &inbox,
-                    &contact,
-                    folder,
-                    message.subject.as_deref(),
-                    now,
-                )
-                .await?;
-                (conversation, true, false)
-            }
-        };
-        let stored = insert_message(
-            &mut tx,
-            NewMessageRow {
-                account,
-                conversation: conversation.id,
-                sender_type: SenderType::Contact,
-                sender_id: contact.id.0,
-                body: &message.body,
-                full_body: message.full_body.as_deref(),
-                private: false,
-                idempotency_key: message.idempotency_key.as_deref(),
-            },
-            now,
-        )
-        .await?;
-        conversation.unread_count += 1;
-        conversation.waiting_since = conversation.waiting_since.or(Some(now));
-        conversation.last_activity_at = now;
-        save_conversation(&mut tx, &conversation).await?;
-        contact.last_seen_at = now;
-        sqlx::query("UPDATE contacts SET last_seen_at = $2 WHERE id = $1")
-            .bind(contact.id.0)
-            .bind(now.0)
-            .execute(&mut *tx)
+        self.writer
+            .write(move |tx| post_contact_message(tx, account, inbox, contact, message, now))
             .await
-            .map_err(db_error)?;
-        let actor = Actor::Contact(contact.id);
-        if created_conversation {
-            append_event(
-                &mut tx,
-                account,
-                EventType::ConversationCreated,
-                now,
-                conversation_event(&conversation, "create", actor),
-            )
-            .await?;
-        } else if folder_changed {
-            append_event(
-                &mut tx,
-                account,
-                EventType::ConversationUpdated,
-                now,
-                conversation_event(&conversation, action.name(), actor),
-            )
-            .await?;
-        }
-        append_event(
-            &mut tx,
-            account,
-            EventType::MessageCreated,
-            now,
-            message_event(&conversation, &stored),
-        )
-        .await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(Posted {
-            conversation,
-            message: stored,
-            created_conversation,
-            created_message: true,
-        })
     }
 
     async fn post_agent_message(
@@ -229,74 +298,9 @@ impl MessageStore for SqliteStore {
         message: NewAgentMessage,
         now: Timestamp,
     ) -> StoreResult<Posted> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        if let Some(posted) = replay(
-            &mut tx,
-            account,
-            SenderType::Agent,
-            message.agent_id.0,
-            message.idempotency_key.as_deref(),
-        )
-        .await?
-        {
-            return Ok(posted);
-        }
-        let mut conversation = load_conversation(&mut tx, account, conversation).await?;
-        let action = if message.private {
-            Action::AgentNote
-        } else {
-            Action::AgentReplies
-        };
-        let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
-        let before = conversation.folder;
-        apply_outcome(&mut conversation, &outcome);
-        let stored = insert_message(
-            &mut tx,
-            NewMessageRow {
-                account,
-                conversation: conversation.id,
-                sender_type: SenderType::Agent,
-                sender_id: message.agent_id.0,
-                body: &message.body,
-                full_body: None,
-                private: message.private,
-                idempotency_key: message.idempotency_key.as_deref(),
-            },
-            now,
-        )
-        .await?;
-        if !message.private {
-            conversation.unread_count = 0;
-            conversation.waiting_since = None;
-            conversation.last_activity_at = now;
-        }
-        save_conversation(&mut tx, &conversation).await?;
-        if before != conversation.folder {
-            let actor = Actor::Agent(message.agent_id);
-            append_event(
-                &mut tx,
-                account,
-                EventType::ConversationUpdated,
-                now,
-                conversation_event(&conversation, action.name(), actor),
-            )
-            .await?;
-        }
-        append_event(
-            &mut tx,
-            account,
-            EventType::MessageCreated,
-            now,
-            message_event(&conversation, &stored),
-        )
-        .await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(Posted {
-            conversation,
-            message: stored,
-            created_conversation: false,
-            created_message: true,
-        })
+        self.writer
+            .write(move |tx| post_agent_message(tx, account, conversation, message, now))
+            .await
     }
 
     async fn list_messages(
@@ -308,7 +312,7 @@ impl MessageStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Page<Message>> {
         let mut conn = self.reader.acquire().await.map_err(db_error)?;
-        load_conversation(&mut conn, account, conversation).await?;
+        read_conversation(&mut conn, account, conversation).await?;
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
              WHERE conversation_id = $1 AND id > $2 AND ($3 OR private = FALSE)

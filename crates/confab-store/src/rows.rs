@@ -33,11 +33,10 @@ fn object(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, sqlx
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// Reads rows of any database whose driver decodes integers, text and booleans.
-pub trait EntityRow: Row + Sized
-where
-    for<'c> &'c str: ColumnIndex<Self>,
-{
+/// Reads rows of any database whose driver decodes integers, text and
+/// booleans: every sqlx row, and (through a small adapter) the SQLite
+/// writer's rusqlite rows.
+pub trait EntityRow {
     /// An integer column.
     fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
     /// A nullable integer column.
