@@ -58,8 +58,8 @@ impl Cluster {
     /// Sends an ephemeral frame to the other instances.
     pub fn publish_ephemeral(&self, account: AccountId, frame: &Frame) {
         let wire = WireFrame {
-            agent_text: frame.agent_text.as_deref().map(str::to_string),
-            contact_text: frame.contact_text.as_deref().map(str::to_string),
+            agent_text: frame.agent_text.as_ref().map(|t| t.as_str().to_string()),
+            contact_text: frame.contact_text.as_ref().map(|t| t.as_str().to_string()),
             contact_id: frame.contact_id.map(|c| c.0),
             skip_agent: frame.skip_agent,
         };

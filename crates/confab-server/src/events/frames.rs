@@ -1,8 +1,8 @@
 //! What goes over the sockets: `{seq, type, at, data}` frames, serialised
-//! once per event and shared by every socket that receives them.
+//! once per event and shared by every socket that receives them (the text
+//! is reference-counted bytes: fan-out copies nothing).
 
-use std::sync::Arc;
-
+use axum::extract::ws::Utf8Bytes;
 use confab_domain::event::Event;
 use confab_domain::{ContactId, EventType, Folder, Timestamp};
 use serde_json::{Value, json};
@@ -15,9 +15,9 @@ pub struct Frame {
     /// presence) that are not logged and not replayed.
     pub seq: Option<i64>,
     /// What agent sockets receive, if anything.
-    pub agent_text: Option<Arc<str>>,
+    pub agent_text: Option<Utf8Bytes>,
     /// What contact sockets receive, if anything.
-    pub contact_text: Option<Arc<str>>,
+    pub contact_text: Option<Utf8Bytes>,
     /// The one contact who may receive it; `None` means every contact of the account.
     pub contact_id: Option<ContactId>,
     /// An agent that must not receive it (their own typing).
@@ -103,8 +103,8 @@ pub fn logged(event: &Event) -> Frame {
     }
 }
 
-/// An ephemeral frame's text.
-pub fn ephemeral_text(kind: &str, at: Timestamp, data: Value) -> Arc<str> {
+/// An ephemeral frame's text (cheap to clone: every socket shares the bytes).
+pub fn ephemeral_text(kind: &str, at: Timestamp, data: Value) -> Utf8Bytes {
     json!({"seq": null, "type": kind, "at": at, "data": data})
         .to_string()
         .into()

@@ -3,6 +3,7 @@
 //! code that tells them to resume.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -60,7 +61,7 @@ impl Viewer {
                 frame.contact_text.as_ref()?
             }
         };
-        Some(Utf8Bytes::from(text.as_ref()))
+        Some(text.clone())
     }
 
     /// The text this viewer receives of a logged event (replay and gap fill).
@@ -174,16 +175,20 @@ where
 }
 
 /// Runs a stream until either side stops. `since` is the last seq the client has.
-pub async fn run<C: ClientMessages>(
+///
+/// What the client sends is read by a task of its own, so delivering a
+/// frame never touches the read side (a poll of the read half costs a
+/// buffer setup even when nothing has arrived).
+pub async fn run<C: ClientMessages + 'static>(
     socket: WebSocket,
     state: AppState,
     viewer: Viewer,
     since: i64,
-    mut client: C,
+    client: C,
     greeting: Vec<Utf8Bytes>,
 ) {
     let mut receiver = state.hub.subscribe(viewer.account());
-    let (sink, mut incoming) = socket.split();
+    let (sink, incoming) = socket.split();
     let mut session = Session {
         sink,
         viewer,
@@ -208,9 +213,10 @@ pub async fn run<C: ClientMessages>(
     );
     let mut heartbeat = tokio::time::interval(ping_every);
     heartbeat.tick().await;
-    let mut heard = Instant::now();
+    let mut listener = Listener::start(incoming, client);
     loop {
         let flow = tokio::select! {
+            biased;
             frame = receiver.recv() => match frame {
                 Ok(frame) => {
                     let mut result = session.deliver(&frame).await;
@@ -238,20 +244,9 @@ pub async fn run<C: ClientMessages>(
                 }
                 Err(RecvError::Closed) => Flow::Stop,
             },
-            message = incoming.next() => match message {
-                Some(Ok(Message::Text(text))) => {
-                    heard = Instant::now();
-                    client.handle(text.as_str()).await;
-                    Flow::Continue
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Stop,
-                Some(Ok(_)) => {
-                    heard = Instant::now();
-                    Flow::Continue
-                }
-            },
+            _ = &mut listener.gone => Flow::Stop,
             _ = heartbeat.tick() => {
-                if heard.elapsed() > dead_after {
+                if listener.silent_for() > dead_after {
                     session.close(CLOSE_TIMEOUT, "no heartbeat".into()).await;
                     Flow::Stop
                 } else if tokio::time::timeout(WRITE_TIMEOUT, session.sink.send(Message::Ping(Default::default()))).await.map_or(true, |r| r.is_err()) {
@@ -265,9 +260,55 @@ pub async fn run<C: ClientMessages>(
             break;
         }
     }
+    listener.task.abort();
 }
 
-/// Wraps text for sending.
-pub fn text(value: Arc<str>) -> Utf8Bytes {
-    Utf8Bytes::from(value.as_ref())
+/// The task reading what the client sends: hands text to the client
+/// handler, notes when the peer was last heard, and says when it is gone.
+struct Listener {
+    task: tokio::task::JoinHandle<()>,
+    gone: tokio::sync::oneshot::Receiver<()>,
+    started: Instant,
+    /// Milliseconds after `started` when the peer was last heard.
+    heard_at: Arc<AtomicU64>,
+}
+
+impl Listener {
+    fn start<R, C>(mut incoming: R, mut client: C) -> Listener
+    where
+        R: futures::Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
+        C: ClientMessages + 'static,
+    {
+        let started = Instant::now();
+        let heard_at = Arc::new(AtomicU64::new(0));
+        let (said_gone, gone) = tokio::sync::oneshot::channel();
+        let heard = heard_at.clone();
+        let task = tokio::spawn(async move {
+            let hear = || heard.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+            loop {
+                match incoming.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        hear();
+                        client.handle(text.as_str()).await;
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => hear(),
+                }
+            }
+            let _ = said_gone.send(());
+        });
+        Listener {
+            task,
+            gone,
+            started,
+            heard_at,
+        }
+    }
+
+    /// How long since the peer was last heard.
+    fn silent_for(&self) -> Duration {
+        self.started
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.heard_at.load(Ordering::Relaxed)))
+    }
 }

@@ -1,7 +1,7 @@
 //! The two WebSocket routes: the agent event stream and the contact stream.
 
 use axum::extract::State;
-use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use confab_domain::*;
@@ -98,11 +98,7 @@ async fn agent_events(
                 .presence
                 .snapshot(account)
                 .into_iter()
-                .map(|view| {
-                    Utf8Bytes::from(
-                        ephemeral_text("presence", state.clock.now(), json!(view)).as_ref(),
-                    )
-                })
+                .map(|view| ephemeral_text("presence", state.clock.now(), json!(view)))
                 .collect();
             let client = AgentClient {
                 state: state.clone(),
@@ -299,9 +295,10 @@ async fn contact_stream(
         sized(upgrade).on_upgrade(move |socket: WebSocket| async move {
             let _slot = slot;
             let online = state.hub.presence.team_online(account);
-            let greeting = vec![Utf8Bytes::from(
-                ephemeral_text("availability", state.clock.now(), json!({"online": online}))
-                    .as_ref(),
+            let greeting = vec![ephemeral_text(
+                "availability",
+                state.clock.now(),
+                json!({"online": online}),
             )];
             let viewer = Viewer::Contact {
                 account,
