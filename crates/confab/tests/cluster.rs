@@ -1,6 +1,7 @@
 //! Two `confab serve` processes sharing the machine's PostgreSQL, joined by
 //! its NATS: an event written on one reaches streams on the other, and a
-//! client of an instance that is killed resumes on the other without a gap.
+//! client of an instance that is killed resumes on the other without a gap;
+//! presence snapshots and team availability cover agents on both.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -107,34 +108,126 @@ async fn next_frame(socket: &mut Socket) -> Option<Value> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_instances_share_events_and_clients_resume_on_the_survivor() {
-    let database = confab_store_postgres::testing::fresh_database_url().await;
+/// Runs `confab admin …` on the database; returns its JSON (account_id, agent_id, token).
+fn admin(database: &str, args: &[&str]) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_confab"))
-        .args([
-            "admin",
+        .arg("admin")
+        .args(args)
+        .args(["--database-url", database])
+        .output()
+        .expect("confab admin");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("admin JSON")
+}
+
+/// Makes the account and its admin Ada: (account id, Ada's agent id, her token).
+fn bootstrap(database: &str) -> (i64, i64, String) {
+    let credentials = admin(
+        database,
+        &[
             "bootstrap",
-            "--database-url",
-            &database,
             "--account",
             "Cluster",
             "--email",
             "ada@cluster.test",
             "--password",
             "correct horse",
-        ])
-        .output()
-        .expect("bootstrap");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
-    let credentials: Value = serde_json::from_slice(&output.stdout).expect("bootstrap JSON");
-    let (account, token) = (
+    (
         credentials["account_id"].as_i64().unwrap(),
+        credentials["agent_id"].as_i64().unwrap(),
         credentials["token"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn presence_covers_agents_on_every_instance() {
+    let database = confab_store_postgres::testing::fresh_database_url().await;
+    let (account, ada_id, ada_token) = bootstrap(&database);
+    let bob = admin(
+        &database,
+        &[
+            "add-agent",
+            "--account",
+            &account.to_string(),
+            "--email",
+            "bob@cluster.test",
+            "--password",
+            "correct horse",
+        ],
     );
+    let bob_token = bob["token"].as_str().unwrap().to_string();
+    let a = start(&database).await;
+    let b = start(&database).await;
+    let bearer = format!("Bearer {ada_token}");
+    let inbox = post(
+        format!("{}/api/v1/accounts/{account}/inboxes", a.base),
+        &[("authorization", &bearer)],
+        json!({"name": "Chat", "kind": "chat"}),
+    )
+    .await;
+    let inbox_token = inbox["token"].as_str().unwrap().to_string();
+    let contact = post(
+        format!("{}/api/v1/public/inboxes/{inbox_token}/contacts", b.base),
+        &[],
+        json!({}),
+    )
+    .await;
+    let contact_token = contact["token"].as_str().unwrap().to_string();
+
+    // Ada is connected to A only; Bob, connecting to B, sees her online in
+    // his first frames, and a contact on B sees the team available.
+    let _ada = agent_socket(&a, account, &ada_token, 0).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut bob_socket = agent_socket(&b, account, &bob_token, 0).await;
+        let mut seen = false;
+        while let Ok(Some(frame)) =
+            tokio::time::timeout(Duration::from_millis(300), next_frame(&mut bob_socket)).await
+        {
+            if frame["type"] == "presence"
+                && frame["data"]["agent_id"] == ada_id
+                && frame["data"]["status"] == "online"
+            {
+                seen = true;
+                break;
+            }
+        }
+        if seen {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B's snapshot never showed Ada, connected to A"
+        );
+    }
+    let url = format!(
+        "{}/api/v1/public/inboxes/{inbox_token}/ws?contact_token={contact_token}",
+        b.base.replacen("http", "ws", 1)
+    );
+    let (mut contact_socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("contact socket");
+    let availability = loop {
+        let frame = next_frame(&mut contact_socket)
+            .await
+            .expect("availability frame");
+        if frame["type"] == "availability" {
+            break frame;
+        }
+    };
+    assert_eq!(availability["data"]["online"], true, "{availability}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_events_and_clients_resume_on_the_survivor() {
+    let database = confab_store_postgres::testing::fresh_database_url().await;
+    let (account, _, token) = bootstrap(&database);
 
     let a = start(&database).await;
     let b = start(&database).await;

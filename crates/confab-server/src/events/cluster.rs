@@ -5,6 +5,7 @@
 //! presence) travel whole.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use confab_domain::{AccountId, ContactId};
 use futures::StreamExt;
@@ -12,13 +13,27 @@ use serde::{Deserialize, Serialize};
 
 use super::frames::Frame;
 use super::hub::Hub;
+use super::presence::PublishedPresence;
 
 const CHANGED: &str = "confab.changed";
 const EPHEMERAL: &str = "confab.ephemeral";
+const PRESENCE: &str = "confab.presence";
+/// How often an instance republishes its presence table without changes
+/// (well inside [`super::presence::REMOTE_TTL`]).
+const PRESENCE_EVERY: Duration = Duration::from_secs(5);
 
 /// This instance's link to the others.
 pub struct Cluster {
     client: async_nats::Client,
+    /// Tells this instance's presence tables apart from the others'.
+    instance: u64,
+}
+
+/// An instance's whole presence table on the wire.
+#[derive(Serialize, Deserialize)]
+struct WirePresence {
+    instance: u64,
+    agents: Vec<PublishedPresence>,
 }
 
 /// An ephemeral frame on the wire.
@@ -39,7 +54,10 @@ impl Cluster {
             .connect(url)
             .await
             .map_err(|e| format!("connecting to NATS at {url}: {e}"))?;
-        Ok(Cluster { client })
+        Ok(Cluster {
+            client,
+            instance: rand::random(),
+        })
     }
 
     /// Tells the other instances that an account's log grew.
@@ -77,6 +95,29 @@ impl Cluster {
         });
     }
 
+    /// Publishes this instance's presence table on every change (at most
+    /// every 50 ms) and every [`PRESENCE_EVERY`], until NATS closes.
+    pub async fn publish_presence(self: Arc<Self>, hub: Arc<Hub>) {
+        loop {
+            let wire = WirePresence {
+                instance: self.instance,
+                agents: hub.presence.local_table(),
+            };
+            let Ok(payload) = serde_json::to_vec(&wire) else {
+                return;
+            };
+            if let Err(error) = self.client.publish(PRESENCE, payload.into()).await {
+                tracing::warn!(%error, "publishing presence to NATS");
+            }
+            tokio::select! {
+                _ = hub.presence.changed.notified() => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                _ = tokio::time::sleep(PRESENCE_EVERY) => {}
+            }
+        }
+    }
+
     /// Feeds what other instances publish into this instance's hub, until NATS closes.
     pub async fn listen(self: Arc<Self>, hub: Arc<Hub>) -> Result<(), String> {
         let mut changed = self
@@ -87,6 +128,11 @@ impl Cluster {
         let mut ephemeral = self
             .client
             .subscribe(format!("{EPHEMERAL}.*"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut presence = self
+            .client
+            .subscribe(PRESENCE)
             .await
             .map_err(|e| e.to_string())?;
         loop {
@@ -106,6 +152,12 @@ impl Cluster {
                         contact_id: wire.contact_id.map(ContactId),
                         skip_agent: wire.skip_agent,
                     });
+                }
+                Some(message) = presence.next() => {
+                    let Ok(wire) = serde_json::from_slice::<WirePresence>(&message.payload) else { continue };
+                    if wire.instance != self.instance {
+                        hub.presence.set_remote(wire.instance, wire.agents);
+                    }
                 }
                 else => return Ok(()),
             }

@@ -96,6 +96,7 @@ impl Hub {
     pub fn join(self: &Arc<Self>, cluster: Arc<Cluster>) {
         if self.cluster.set(cluster.clone()).is_ok() {
             let hub = self.clone();
+            tokio::spawn(cluster.clone().publish_presence(hub.clone()));
             tokio::spawn(async move {
                 if let Err(error) = cluster.listen(hub).await {
                     tracing::error!(%error, "listening to the cluster");
