@@ -154,6 +154,12 @@ pub struct Message {
     pub full_body: Option<String>,
     /// An internal note, never shown to the contact.
     pub private: bool,
+    /// For e-mail: the message's `Message-ID` (threading and de-duplication).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_message_id: Option<String>,
+    /// For a reply that leaves by e-mail: whether the relay has taken it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryStatus>,
     pub created_at: Timestamp,
 }
 

@@ -12,6 +12,9 @@ pub enum EventType {
     ConversationUpdated,
     #[serde(rename = "message.created")]
     MessageCreated,
+    /// A message's e-mail delivery changed (`data.message.delivery`).
+    #[serde(rename = "message.updated")]
+    MessageUpdated,
     #[serde(rename = "contact.created")]
     ContactCreated,
     #[serde(rename = "contact.updated")]
@@ -25,10 +28,11 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type that goes to the log.
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::ConversationCreated,
         EventType::ConversationUpdated,
         EventType::MessageCreated,
+        EventType::MessageUpdated,
         EventType::ContactCreated,
         EventType::ContactUpdated,
         EventType::InboxCreated,
@@ -41,6 +45,7 @@ impl EventType {
             EventType::ConversationCreated => "conversation.created",
             EventType::ConversationUpdated => "conversation.updated",
             EventType::MessageCreated => "message.created",
+            EventType::MessageUpdated => "message.updated",
             EventType::ContactCreated => "contact.created",
             EventType::ContactUpdated => "contact.updated",
             EventType::InboxCreated => "inbox.created",

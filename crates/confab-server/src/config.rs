@@ -59,10 +59,44 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The domain of the `Message-ID`s Confab makes: the public URL's host,
+    /// or `confab.localhost` without one.
+    pub fn mail_domain(&self) -> String {
+        self.public_url
+            .as_deref()
+            .and_then(|url| url.split("://").nth(1))
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .filter(|host| !host.is_empty())
+            .unwrap_or("confab.localhost")
+            .to_string()
+    }
+
+    /// A new, unique `Message-ID` (with its angle brackets).
+    pub fn new_message_id(&self) -> String {
+        let unique: u128 = rand::random();
+        format!("<confab.{unique:032x}@{}>", self.mail_domain())
+    }
+
     /// Whether cookies must be `Secure` (the public URL is https).
     pub fn secure_cookies(&self) -> bool {
         self.public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServerConfig;
+
+    #[test]
+    fn message_ids_use_the_public_host() {
+        let mut config = ServerConfig::default();
+        assert_eq!(config.mail_domain(), "confab.localhost");
+        config.public_url = Some("https://help.example.com:8443/base".into());
+        assert_eq!(config.mail_domain(), "help.example.com");
+        let id = config.new_message_id();
+        assert!(id.starts_with("<confab.") && id.ends_with("@help.example.com>"), "{id}");
+        assert_ne!(id, config.new_message_id());
     }
 }

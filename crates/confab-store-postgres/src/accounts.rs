@@ -309,6 +309,18 @@ impl InboxStore for PostgresStore {
             .map_err(db_error)?;
         row.map(|row| row.inbox().map_err(db_error)).transpose()
     }
+
+    async fn inbox_by_email(&self, address: &str) -> StoreResult<Option<Inbox>> {
+        let sql = format!(
+            "SELECT {INBOX_COLUMNS} FROM inboxes WHERE LOWER(email_address) = LOWER($1)"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(address.trim())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| row.inbox().map_err(db_error)).transpose()
+    }
 }
 
 /// Loads an inbox of the account inside a transaction.

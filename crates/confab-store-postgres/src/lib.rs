@@ -15,6 +15,7 @@ mod contacts;
 mod conversations;
 mod events;
 mod list;
+mod mail;
 mod messages;
 pub mod testing;
 mod wakeups;
@@ -85,6 +86,9 @@ impl Store for PostgresStore {
 /// The unique index that makes a retried post return the first message.
 pub(crate) const IDEMPOTENCY_INDEX: &str = "messages_idempotency";
 
+/// The unique index that keeps one message per e-mail `Message-ID`.
+pub(crate) const EMAIL_ID_INDEX: &str = "messages_email_id";
+
 /// Maps a driver error: unique violations become `Duplicate` (the field is
 /// read from the constraint's name), the rest is logged detail.
 pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
@@ -96,6 +100,9 @@ pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
             // Two concurrent posts with one idempotency key; the message
             // store answers the loser with the winner's message.
             "idempotency_key"
+        } else if constraint == EMAIL_ID_INDEX {
+            // The same mail delivered twice at once: likewise.
+            "email_message_id"
         } else if constraint.contains("email_address") {
             "email_address"
         } else if constraint.contains("email") {
@@ -115,7 +122,7 @@ pub(crate) fn is_idempotency_conflict(error: &StoreError) -> bool {
     matches!(
         error,
         StoreError::Duplicate {
-            field: "idempotency_key"
+            field: "idempotency_key" | "email_message_id"
         }
     )
 }

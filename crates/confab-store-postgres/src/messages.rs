@@ -23,6 +23,8 @@ struct NewMessageRow<'a> {
     full_body: Option<&'a str>,
     private: bool,
     idempotency_key: Option<&'a str>,
+    email_message_id: Option<&'a str>,
+    delivery: Option<DeliveryStatus>,
 }
 
 async fn insert_message(
@@ -31,8 +33,8 @@ async fn insert_message(
     now: Timestamp,
 ) -> StoreResult<Message> {
     let sql = format!(
-        "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id, body, full_body, private, idempotency_key, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {MESSAGE_COLUMNS}"
+        "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id, body, full_body, private, idempotency_key, created_at, email_message_id, delivery)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {MESSAGE_COLUMNS}"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(row.account.0)
@@ -44,6 +46,8 @@ async fn insert_message(
         .bind(row.private)
         .bind(row.idempotency_key)
         .bind(now.0)
+        .bind(row.email_message_id)
+        .bind(row.delivery.map(DeliveryStatus::as_str))
         .fetch_one(&mut *tx)
         .await
         .map_err(db_error)?;
@@ -81,6 +85,33 @@ async fn replay(
     }))
 }
 
+/// The message an e-mail `Message-ID` already produced in the account.
+async fn replay_email(
+    tx: &mut PgConnection,
+    account: AccountId,
+    id: Option<&str>,
+) -> StoreResult<Option<Posted>> {
+    let Some(id) = id else { return Ok(None) };
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND email_message_id = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account.0)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let Some(row) = row else { return Ok(None) };
+    let message = row.message().map_err(db_error)?;
+    let conversation = load_conversation(tx, account, message.conversation_id).await?;
+    Ok(Some(Posted {
+        conversation,
+        message,
+        created_conversation: false,
+        created_message: false,
+    }))
+}
+
 /// A post whose idempotency key lost a race: the index refused the second
 /// message, so answer with the first one, like a replay before the insert.
 async fn replay_after_conflict(
@@ -90,11 +121,15 @@ async fn replay_after_conflict(
     sender_type: SenderType,
     sender_id: i64,
     key: Option<&str>,
+    email_id: Option<&str>,
 ) -> StoreResult<Posted> {
     match result {
         Err(error) if is_idempotency_conflict(&error) => {
             let mut conn = store.pool.acquire().await.map_err(db_error)?;
-            match replay(&mut conn, account, sender_type, sender_id, key).await? {
+            if let Some(posted) = replay(&mut conn, account, sender_type, sender_id, key).await? {
+                return Ok(posted);
+            }
+            match replay_email(&mut conn, account, email_id).await? {
                 Some(posted) => Ok(posted),
                 None => Err(error),
             }
@@ -121,6 +156,11 @@ impl PostgresStore {
             message.idempotency_key.as_deref(),
         )
         .await?
+        {
+            return Ok(posted);
+        }
+        if let Some(posted) =
+            replay_email(&mut tx, account, message.email_message_id.as_deref()).await?
         {
             return Ok(posted);
         }
@@ -196,6 +236,8 @@ impl PostgresStore {
                 full_body: message.full_body.as_deref(),
                 private: false,
                 idempotency_key: message.idempotency_key.as_deref(),
+                email_message_id: message.email_message_id.as_deref(),
+                delivery: None,
             },
             now,
         )
@@ -276,6 +318,20 @@ impl PostgresStore {
         let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
         let before = conversation.folder;
         apply_outcome(&mut conversation, &outcome);
+        // A reply on an e-mail or form ticket leaves by e-mail, when the contact has an address.
+        let mail_id = match message.email_message_id.as_deref() {
+            Some(id)
+                if !message.private
+                    && matches!(conversation.inbox_kind, InboxKind::Email | InboxKind::Form)
+                    && crate::contacts::load_contact(&mut tx, account, conversation.contact_id)
+                        .await?
+                        .email
+                        .is_some() =>
+            {
+                Some(id)
+            }
+            _ => None,
+        };
         let stored = insert_message(
             &mut tx,
             NewMessageRow {
@@ -287,10 +343,24 @@ impl PostgresStore {
                 full_body: None,
                 private: message.private,
                 idempotency_key: message.idempotency_key.as_deref(),
+                email_message_id: mail_id,
+                delivery: mail_id.map(|_| DeliveryStatus::Pending),
             },
             now,
         )
         .await?;
+        if mail_id.is_some() {
+            sqlx::query(
+                "INSERT INTO outbound_mail (account_id, message_id, status, next_attempt_at, created_at)
+                 VALUES ($1, $2, 'pending', $3, $3)",
+            )
+            .bind(account.0)
+            .bind(stored.id.0)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
         if !message.private {
             conversation.unread_count = 0;
             conversation.waiting_since = None;
@@ -340,7 +410,17 @@ impl MessageStore for PostgresStore {
             .post_contact_message_once(account, inbox, contact, &message, now)
             .await;
         let key = message.idempotency_key.as_deref();
-        replay_after_conflict(self, result, account, SenderType::Contact, contact.0, key).await
+        let email_id = message.email_message_id.as_deref();
+        replay_after_conflict(
+            self,
+            result,
+            account,
+            SenderType::Contact,
+            contact.0,
+            key,
+            email_id,
+        )
+        .await
     }
 
     async fn post_agent_message(
@@ -354,7 +434,31 @@ impl MessageStore for PostgresStore {
             .post_agent_message_once(account, conversation, &message, now)
             .await;
         let (sender, key) = (message.agent_id.0, message.idempotency_key.as_deref());
-        replay_after_conflict(self, result, account, SenderType::Agent, sender, key).await
+        replay_after_conflict(self, result, account, SenderType::Agent, sender, key, None).await
+    }
+
+    async fn email_thread(
+        &self,
+        account: AccountId,
+        inbox: InboxId,
+        message_ids: &[String],
+    ) -> StoreResult<Option<ConversationId>> {
+        if message_ids.is_empty() {
+            return Ok(None);
+        }
+        let ids: Vec<String> = message_ids.iter().take(100).cloned().collect();
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.account_id = $1 AND c.inbox_id = $2 AND m.email_message_id = ANY($3)
+             ORDER BY m.id DESC LIMIT 1",
+        )
+        .bind(account.0)
+        .bind(inbox.0)
+        .bind(ids)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(found.map(ConversationId))
     }
 
     async fn list_messages(

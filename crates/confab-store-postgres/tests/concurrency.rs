@@ -111,6 +111,45 @@ async fn first_messages_of_one_contact_start_one_conversation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_deliveries_of_one_mail_store_one_message() {
+    // One mail reaching the account at once by several routes (say, copied
+    // to two of its addresses): the Message-ID index keeps one message.
+    let store = fresh_store().await;
+    let s = setup(&store, "mailrace").await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let who = contact(&store, s.account, &format!("Sender {i}")).await;
+        let (account, inbox) = (s.account, s.inbox);
+        tasks.push(tokio::spawn(async move {
+            store
+                .post_contact_message(
+                    account,
+                    inbox,
+                    who,
+                    NewContactMessage {
+                        body: "the same mail".into(),
+                        email_message_id: Some("<once@mail.test>".into()),
+                        ..Default::default()
+                    },
+                    T0,
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut ids = BTreeSet::new();
+    let mut created = 0;
+    for task in tasks {
+        let posted = task.await.unwrap();
+        ids.insert(posted.message.id);
+        created += usize::from(posted.created_message);
+    }
+    assert_eq!((ids.len(), created), (1, 1));
+    assert_gap_free(&store, s.account).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_idempotency_keys_store_one_message() {
     let store = fresh_store().await;
     let s = setup(&store, "idem").await;
@@ -157,6 +196,7 @@ async fn racing_idempotency_keys_store_one_message() {
                         body: "reply".into(),
                         private: false,
                         idempotency_key: Some("same".into()),
+                        email_message_id: None,
                     },
                     T0.plus_millis(i),
                 )
@@ -347,6 +387,7 @@ async fn spam_marks_contact_edits_and_posts_do_not_deadlock() {
                             body: format!("note {i}"),
                             private: true,
                             idempotency_key: None,
+                            email_message_id: None,
                         },
                         now,
                     )

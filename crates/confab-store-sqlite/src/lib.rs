@@ -11,6 +11,7 @@ mod conversations;
 mod events;
 mod list;
 mod lite;
+mod mail;
 mod messages;
 mod wakeups;
 mod webhooks;

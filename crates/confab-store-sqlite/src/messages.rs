@@ -25,14 +25,16 @@ struct NewMessageRow<'a> {
     full_body: Option<&'a str>,
     private: bool,
     idempotency_key: Option<&'a str>,
+    email_message_id: Option<&'a str>,
+    delivery: Option<DeliveryStatus>,
 }
 
 fn insert_message(tx: &Connection, row: NewMessageRow<'_>, now: Timestamp) -> StoreResult<Message> {
     query_one(
         tx,
         &format!(
-            "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id, body, full_body, private, idempotency_key, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING {MESSAGE_COLUMNS}"
+            "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id, body, full_body, private, idempotency_key, created_at, email_message_id, delivery)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING {MESSAGE_COLUMNS}"
         ),
         params![
             row.account.0,
@@ -44,6 +46,8 @@ fn insert_message(tx: &Connection, row: NewMessageRow<'_>, now: Timestamp) -> St
             row.private,
             row.idempotency_key,
             now.0,
+            row.email_message_id,
+            row.delivery.map(DeliveryStatus::as_str),
         ],
         "message",
         |row| row.message(),
@@ -79,6 +83,27 @@ fn replay(
     }))
 }
 
+/// The message an e-mail `Message-ID` already produced in the account.
+fn replay_email(tx: &Connection, account: AccountId, id: Option<&str>) -> StoreResult<Option<Posted>> {
+    let Some(id) = id else { return Ok(None) };
+    let message = query_opt(
+        tx,
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = ?1 AND email_message_id = ?2"),
+        params![account.0, id],
+        |row| row.message(),
+    )?;
+    let Some(message) = message else {
+        return Ok(None);
+    };
+    let conversation = load_conversation(tx, account, message.conversation_id)?;
+    Ok(Some(Posted {
+        conversation,
+        message,
+        created_conversation: false,
+        created_message: false,
+    }))
+}
+
 /// A contact's message: through the state machine, into the log.
 fn post_contact_message(
     tx: &Connection,
@@ -95,6 +120,9 @@ fn post_contact_message(
         contact.0,
         message.idempotency_key.as_deref(),
     )? {
+        return Ok(posted);
+    }
+    if let Some(posted) = replay_email(tx, account, message.email_message_id.as_deref())? {
         return Ok(posted);
     }
     let mut contact = load_contact(tx, account, contact)?;
@@ -159,6 +187,8 @@ fn post_contact_message(
             full_body: message.full_body.as_deref(),
             private: false,
             idempotency_key: message.idempotency_key.as_deref(),
+            email_message_id: message.email_message_id.as_deref(),
+            delivery: None,
         },
         now,
     )?;
@@ -231,6 +261,19 @@ fn post_agent_message(
     let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
     let before = conversation.folder;
     apply_outcome(&mut conversation, &outcome);
+    // A reply on an e-mail or form ticket leaves by e-mail, when the contact has an address.
+    let mail_id = match message.email_message_id.as_deref() {
+        Some(id)
+            if !message.private
+                && matches!(conversation.inbox_kind, InboxKind::Email | InboxKind::Form)
+                && load_contact(tx, account, conversation.contact_id)?
+                    .email
+                    .is_some() =>
+        {
+            Some(id)
+        }
+        _ => None,
+    };
     let stored = insert_message(
         tx,
         NewMessageRow {
@@ -242,9 +285,19 @@ fn post_agent_message(
             full_body: None,
             private: message.private,
             idempotency_key: message.idempotency_key.as_deref(),
+            email_message_id: mail_id,
+            delivery: mail_id.map(|_| DeliveryStatus::Pending),
         },
         now,
     )?;
+    if mail_id.is_some() {
+        execute(
+            tx,
+            "INSERT INTO outbound_mail (account_id, message_id, status, next_attempt_at, created_at)
+             VALUES (?1, ?2, 'pending', ?3, ?3)",
+            params![account.0, stored.id.0, now.0],
+        )?;
+    }
     if !message.private {
         conversation.unread_count = 0;
         conversation.waiting_since = None;
@@ -301,6 +354,31 @@ impl MessageStore for SqliteStore {
         self.writer
             .write(move |tx| post_agent_message(tx, account, conversation, message, now))
             .await
+    }
+
+    async fn email_thread(
+        &self,
+        account: AccountId,
+        inbox: InboxId,
+        message_ids: &[String],
+    ) -> StoreResult<Option<ConversationId>> {
+        if message_ids.is_empty() {
+            return Ok(None);
+        }
+        let ids = serde_json::Value::from(message_ids.iter().take(100).cloned().collect::<Vec<_>>());
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.account_id = $1 AND c.inbox_id = $2
+               AND m.email_message_id IN (SELECT value FROM json_each($3))
+             ORDER BY m.id DESC LIMIT 1",
+        )
+        .bind(account.0)
+        .bind(inbox.0)
+        .bind(ids.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(found.map(ConversationId))
     }
 
     async fn list_messages(

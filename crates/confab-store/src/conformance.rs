@@ -35,6 +35,8 @@ macro_rules! conformance_tests {
             webhooks_queue_every_event_once_with_leases_and_retries,
             webhook_claims_never_overlap_and_stay_in_their_account,
             trash_is_purged_after_its_retention_once,
+            email_threads_dedupes_and_finds_inboxes_by_address,
+            email_replies_leave_through_the_outbox_once,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {$(

@@ -91,6 +91,9 @@ pub struct NewContactMessage {
     pub idempotency_key: Option<String>,
     /// Always start a new conversation (each contact-form submission is a ticket).
     pub new_conversation: bool,
+    /// The e-mail's `Message-ID`: a second delivery of the same mail to the
+    /// account returns the first message instead of a copy.
+    pub email_message_id: Option<String>,
 }
 
 /// A reply or private note from an agent.
@@ -100,6 +103,40 @@ pub struct NewAgentMessage {
     pub body: String,
     pub private: bool,
     pub idempotency_key: Option<String>,
+    /// A `Message-ID` for the reply, in case it leaves by e-mail: used (and
+    /// the reply queued in the outbox) when the conversation's inbox is an
+    /// e-mail or form inbox, the reply is not private and the contact has
+    /// an address.
+    pub email_message_id: Option<String>,
+}
+
+/// A reply waiting in the outbox, with what sending it needs.
+#[derive(Debug, Clone)]
+pub struct OutboundMail {
+    pub id: i64,
+    pub account: AccountId,
+    pub inbox: Inbox,
+    pub conversation: Conversation,
+    pub message: Message,
+    /// The contact's address and name.
+    pub to: String,
+    pub to_name: Option<String>,
+    /// The `Message-ID`s of the conversation's earlier messages, oldest
+    /// first (for `References`; the last is `In-Reply-To`).
+    pub references: Vec<String>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// How an attempt to hand a reply to the relay ended.
+#[derive(Debug, Clone)]
+pub enum MailOutcome {
+    /// The relay accepted it.
+    Delivered,
+    /// A temporary failure: try again at `retry_at`.
+    Retry { error: String, retry_at: Timestamp },
+    /// A permanent failure (or retries exhausted): the message shows `failed`.
+    Failed { error: String },
 }
 
 /// A stored message and the conversation it is in, after the change.

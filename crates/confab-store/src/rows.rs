@@ -11,8 +11,7 @@ pub const CONVERSATION_COLUMNS: &str = "c.id, c.account_id, c.number, c.inbox_id
 /// The conversation columns for `RETURNING` (no table alias).
 pub const CONVERSATION_RETURNING: &str = "id, account_id, number, inbox_id, inbox_kind, contact_id, folder, assignee_id, tags, subject, snoozed_until, unread_count, waiting_since, last_activity_at, created_at";
 /// The column list every message query selects.
-pub const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, sender_type, sender_id, body, full_body, private, created_at";
+pub const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_type, sender_id, body, full_body, private, email_message_id, delivery, created_at";
 /// The column list every contact query selects.
 pub const CONTACT_COLUMNS: &str = "id, account_id, name, email, phone, company, external_id, custom_attributes, browser, spam, first_seen_at, last_seen_at";
 /// The column list every agent query selects.
@@ -80,6 +79,14 @@ pub trait EntityRow {
             body: self.text("body")?,
             full_body: self.opt_text("full_body")?,
             private: self.flag("private")?,
+            email_message_id: self.opt_text("email_message_id")?,
+            delivery: match self.opt_text("delivery")? {
+                None => None,
+                Some(status) => Some(
+                    DeliveryStatus::parse(&status)
+                        .ok_or_else(|| corrupt("delivery status", &status))?,
+                ),
+            },
             created_at: Timestamp(self.int("created_at")?),
         })
     }

@@ -77,6 +77,8 @@ pub trait InboxStore: Send + Sync {
     async fn get_inbox(&self, account: AccountId, id: InboxId) -> StoreResult<Inbox>;
     /// The inbox with this public token, in any account.
     async fn inbox_by_token(&self, token: &str) -> StoreResult<Option<Inbox>>;
+    /// The inbox receiving mail at this address (any case), in any account.
+    async fn inbox_by_email(&self, address: &str) -> StoreResult<Option<Inbox>>;
 }
 
 /// Contacts and their sessions (contact tokens).
@@ -211,6 +213,15 @@ pub trait MessageStore: Send + Sync {
         message: NewAgentMessage,
         now: Timestamp,
     ) -> StoreResult<Posted>;
+    /// The conversation of the account's inbox that holds a message with one
+    /// of these e-mail `Message-ID`s (a reply's `In-Reply-To` and
+    /// `References`), the most recent first.
+    async fn email_thread(
+        &self,
+        account: AccountId,
+        inbox: InboxId,
+        message_ids: &[String],
+    ) -> StoreResult<Option<ConversationId>>;
     /// A conversation's history, oldest first, after the cursor's message id.
     async fn list_messages(
         &self,
@@ -305,6 +316,35 @@ pub trait WebhookStore: Send + Sync {
     ) -> StoreResult<Page<WebhookDelivery>>;
 }
 
+/// The outbox of replies that leave by e-mail. Each reply is handed to the
+/// relay until it is delivered or fails for good; a claim leases it, so
+/// several instances never send the same reply at once.
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// Leases up to `limit` due replies until `lease_until` (one more attempt each).
+    async fn claim_outbound_mail(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboundMail>>;
+    /// Records how an attempt went; the message's `delivery` follows, with a
+    /// `message.updated` event when it changes.
+    async fn finish_outbound_mail(
+        &self,
+        id: i64,
+        outcome: MailOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Queues a failed reply again (the agent's "retry"); returns the message.
+    async fn retry_outbound_mail(
+        &self,
+        account: AccountId,
+        message: MessageId,
+        now: Timestamp,
+    ) -> StoreResult<Message>;
+}
+
 /// Everything a Confab server needs from its database.
 #[async_trait]
 pub trait Store:
@@ -316,6 +356,7 @@ pub trait Store:
     + EventStore
     + WakeupStore
     + WebhookStore
+    + MailStore
 {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -519,6 +519,7 @@ async fn post_message(
         body,
         private: request.private,
         idempotency_key: idempotency_key(&headers)?,
+        email_message_id: Some(state.config.new_message_id()),
     };
     let posted = state
         .store

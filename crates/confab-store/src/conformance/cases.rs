@@ -793,6 +793,7 @@ pub async fn idempotency_keys_return_the_first_message(store: &dyn Store) {
         body: "hi".into(),
         private: false,
         idempotency_key: Some("k1".into()),
+        email_message_id: None,
     };
     let r1 = store
         .post_agent_message(f.account, first.conversation.id, reply.clone(), at(2))
@@ -2047,4 +2048,383 @@ pub async fn trash_is_purged_after_its_retention_once(store: &dyn Store) {
             .unwrap(),
         vec![(f.account, restored)]
     );
+}
+
+/// A contact's e-mail into the e-mail inbox, with its `Message-ID`.
+async fn mail_in(
+    store: &dyn Store,
+    f: &Fixture,
+    body: &str,
+    message_id: &str,
+    thread: Option<ConversationId>,
+    at: Timestamp,
+) -> Posted {
+    store
+        .post_contact_message(
+            f.account,
+            f.email.id,
+            f.contact.id,
+            NewContactMessage {
+                body: body.into(),
+                full_body: Some(format!("{body}\n\n> earlier text")),
+                subject: Some("Invoice question".into()),
+                conversation_id: thread,
+                email_message_id: Some(message_id.into()),
+                ..NewContactMessage::default()
+            },
+            at,
+        )
+        .await
+        .expect("mail in")
+}
+
+async fn reply(
+    store: &dyn Store,
+    f: &Fixture,
+    conversation: ConversationId,
+    body: &str,
+    private: bool,
+    message_id: &str,
+) -> Posted {
+    store
+        .post_agent_message(
+            f.account,
+            conversation,
+            NewAgentMessage {
+                agent_id: f.agent.id,
+                body: body.into(),
+                private,
+                idempotency_key: None,
+                email_message_id: Some(message_id.into()),
+            },
+            at(1),
+        )
+        .await
+        .expect("reply")
+}
+
+pub async fn email_threads_dedupes_and_finds_inboxes_by_address(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let other = Fixture::new(store).await;
+    let address = f.email.email_address.clone().unwrap();
+    let found = store
+        .inbox_by_email(&address.to_uppercase())
+        .await
+        .unwrap()
+        .expect("inbox by address, any case");
+    assert_eq!(found.id, f.email.id);
+    assert!(
+        store
+            .inbox_by_email("nobody@acme.test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let first = mail_in(
+        store,
+        &f,
+        "Where is my invoice?",
+        "<a1@mail.test>",
+        None,
+        at(0),
+    )
+    .await;
+    assert!(first.created_conversation && first.created_message);
+    assert_eq!(
+        first.message.email_message_id.as_deref(),
+        Some("<a1@mail.test>")
+    );
+    // The same mail delivered again: the first message, nothing new.
+    let again = mail_in(
+        store,
+        &f,
+        "Where is my invoice?",
+        "<a1@mail.test>",
+        None,
+        at(0),
+    )
+    .await;
+    assert!(!again.created_message);
+    assert_eq!(again.message.id, first.message.id);
+    let history = store
+        .list_messages(f.account, first.conversation.id, true, None, 50)
+        .await
+        .unwrap();
+    assert_eq!(history.items.len(), 1);
+
+    // Threading by the ids a reply refers to, newest match first, only in
+    // its own account and inbox.
+    let refs = vec!["<unknown@x>".to_string(), "<a1@mail.test>".to_string()];
+    assert_eq!(
+        store
+            .email_thread(f.account, f.email.id, &refs)
+            .await
+            .unwrap(),
+        Some(first.conversation.id)
+    );
+    assert_eq!(
+        store
+            .email_thread(f.account, f.chat.id, &refs)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .email_thread(other.account, other.email.id, &refs)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .email_thread(f.account, f.email.id, &[])
+            .await
+            .unwrap(),
+        None
+    );
+    // The same Message-ID in another account is another message.
+    let elsewhere = store
+        .post_contact_message(
+            other.account,
+            other.email.id,
+            other.contact.id,
+            NewContactMessage {
+                body: "Mine too".into(),
+                email_message_id: Some("<a1@mail.test>".into()),
+                ..NewContactMessage::default()
+            },
+            at(0),
+        )
+        .await
+        .unwrap();
+    assert!(elsewhere.created_message);
+}
+
+pub async fn email_replies_leave_through_the_outbox_once(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let posted = mail_in(store, &f, "Hello?", "<in1@mail.test>", None, at(0)).await;
+    let conversation = posted.conversation.id;
+
+    // A private note and a reply in a chat conversation never leave by e-mail.
+    let note = reply(
+        store,
+        &f,
+        conversation,
+        "internal",
+        true,
+        "<note@confab.test>",
+    )
+    .await;
+    assert_eq!(note.message.delivery, None);
+    assert_eq!(note.message.email_message_id, None);
+    let chat = f
+        .contact_writes(store, &f.chat, &f.contact, "chat hi", at(0))
+        .await;
+    let chat_reply = reply(
+        store,
+        &f,
+        chat.conversation.id,
+        "chat answer",
+        false,
+        "<c@confab.test>",
+    )
+    .await;
+    assert_eq!(chat_reply.message.delivery, None);
+
+    let sent = reply(
+        store,
+        &f,
+        conversation,
+        "Here it is",
+        false,
+        "<out1@confab.test>",
+    )
+    .await;
+    assert_eq!(sent.message.delivery, Some(DeliveryStatus::Pending));
+    assert_eq!(sent.conversation.folder, Folder::Answered);
+
+    // Claimed once, with what sending needs; not again while leased.
+    let jobs = store.claim_outbound_mail(at(1), at(6), 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!(job.message.id, sent.message.id);
+    assert_eq!(job.to, f.contact.email.clone().unwrap());
+    assert_eq!(job.inbox.id, f.email.id);
+    assert_eq!(job.references, vec!["<in1@mail.test>".to_string()]);
+    assert_eq!(job.attempts, 1);
+    assert!(
+        store
+            .claim_outbound_mail(at(2), at(7), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A temporary failure: claimable again at the retry time, not before.
+    store
+        .finish_outbound_mail(
+            job.id,
+            MailOutcome::Retry {
+                error: "421 try later".into(),
+                retry_at: at(10),
+            },
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_outbound_mail(at(9), at(15), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let jobs = store.claim_outbound_mail(at(10), at(15), 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].attempts, 2);
+
+    // Delivered: the message says so, with a message.updated event; a
+    // second finish of the same attempt changes nothing.
+    store
+        .finish_outbound_mail(jobs[0].id, MailOutcome::Delivered, at(11))
+        .await
+        .unwrap();
+    store
+        .finish_outbound_mail(
+            jobs[0].id,
+            MailOutcome::Failed {
+                error: "late".into(),
+            },
+            at(12),
+        )
+        .await
+        .unwrap();
+    let history = store
+        .list_messages(f.account, conversation, true, None, 50)
+        .await
+        .unwrap();
+    let stored = history
+        .items
+        .iter()
+        .find(|m| m.id == sent.message.id)
+        .unwrap();
+    assert_eq!(stored.delivery, Some(DeliveryStatus::Delivered));
+    assert_eq!(
+        stored.email_message_id.as_deref(),
+        Some("<out1@confab.test>")
+    );
+    let updates: Vec<_> = all_events(store, f.account)
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == EventType::MessageUpdated)
+        .collect();
+    assert_eq!(updates.len(), 1, "one delivery change, one event");
+    assert_eq!(updates[0].data["message"]["delivery"], "delivered");
+    assert!(
+        store
+            .claim_outbound_mail(at(60), at(70), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The contact answers the reply: it threads into the same conversation.
+    let refs = vec![
+        "<in1@mail.test>".to_string(),
+        "<out1@confab.test>".to_string(),
+    ];
+    let thread = store
+        .email_thread(f.account, f.email.id, &refs)
+        .await
+        .unwrap();
+    assert_eq!(thread, Some(conversation));
+    let answer = mail_in(store, &f, "Thanks!", "<in2@mail.test>", thread, at(20)).await;
+    assert_eq!(answer.conversation.id, conversation);
+    assert_eq!(answer.conversation.folder, Folder::Open);
+
+    // A reply that fails for good shows `failed`; retry queues it again.
+    let second = reply(
+        store,
+        &f,
+        conversation,
+        "One more thing",
+        false,
+        "<out2@confab.test>",
+    )
+    .await;
+    let jobs = store.claim_outbound_mail(at(21), at(26), 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        jobs[0].references,
+        vec![
+            "<in1@mail.test>".to_string(),
+            "<out1@confab.test>".to_string(),
+            "<in2@mail.test>".to_string()
+        ]
+    );
+    store
+        .finish_outbound_mail(
+            jobs[0].id,
+            MailOutcome::Failed {
+                error: "550 no such user".into(),
+            },
+            at(22),
+        )
+        .await
+        .unwrap();
+    let refused = store
+        .retry_outbound_mail(f.account, sent.message.id, at(23))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        store
+            .retry_outbound_mail(f.account, MessageId(i64::MAX), at(23))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let retried = store
+        .retry_outbound_mail(f.account, second.message.id, at(23))
+        .await
+        .unwrap();
+    assert_eq!(retried.delivery, Some(DeliveryStatus::Pending));
+    let jobs = store.claim_outbound_mail(at(23), at(28), 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].message.id, second.message.id);
+    store
+        .finish_outbound_mail(jobs[0].id, MailOutcome::Delivered, at(24))
+        .await
+        .unwrap();
+
+    // Concurrent claimers never take the same reply.
+    for n in 0..8 {
+        reply(
+            store,
+            &f,
+            conversation,
+            &format!("batch {n}"),
+            false,
+            &format!("<b{n}@confab.test>"),
+        )
+        .await;
+    }
+    let (a, b) = tokio::join!(
+        store.claim_outbound_mail(at(30), at(35), 5),
+        store.claim_outbound_mail(at(30), at(35), 5)
+    );
+    let mut ids: Vec<i64> = a
+        .unwrap()
+        .into_iter()
+        .chain(b.unwrap())
+        .map(|j| j.id)
+        .collect();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "no reply claimed twice");
+    assert_eq!(total, 8);
 }

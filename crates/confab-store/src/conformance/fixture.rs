@@ -164,6 +164,7 @@ impl Fixture {
                     body: body.into(),
                     private,
                     idempotency_key: None,
+                    email_message_id: None,
                 },
                 at,
             )
