@@ -1,10 +1,15 @@
 //! Confab's mail handling.
 //!
-//! For now this is **reply trimming**: [`trim_reply`] cuts a plain-text
-//! e-mail reply down to what the contact wrote, so agents read the new
-//! message and not the whole thread again.
+//! - [`inbound`]: reading received messages ([`inbound::parse_inbound`])
+//!   and recognising machine-sent mail so Confab never answers it
+//!   automatically ([`inbound::classify`]).
+//! - [`smtp`]: the SMTP listener that receives mail and hands each message
+//!   to a [`smtp::MailSink`].
+//! - **Reply trimming**: [`trim_reply`] cuts a plain-text e-mail reply down
+//!   to what the contact wrote, so agents read the new message and not the
+//!   whole thread again.
 //!
-//! # Rules
+//! # Reply trimming rules
 //!
 //! The text is first normalised ([`normalize`]): CRLF and CR become LF,
 //! trailing white space goes, and blank lines around the text are dropped.
@@ -46,6 +51,9 @@
 //!   [`Trimmed::trimmed`] is `false`.
 //! - Reply headers must carry a time, a year or an address, so prose such
 //!   as "Here is what I wrote:" is not mistaken for one.
+
+pub mod inbound;
+pub mod smtp;
 
 mod markers;
 mod normalize;
