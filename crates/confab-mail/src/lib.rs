@@ -52,6 +52,7 @@
 //! - Reply headers must carry a time, a year or an address, so prose such
 //!   as "Here is what I wrote:" is not mistaken for one.
 
+pub mod compose;
 pub mod inbound;
 pub mod smtp;
 

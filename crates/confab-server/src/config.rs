@@ -71,10 +71,11 @@ impl ServerConfig {
             .to_string()
     }
 
-    /// A new, unique `Message-ID` (with its angle brackets).
+    /// A new, unique `Message-ID` (stored, like received ones, without
+    /// angle brackets); its hex part doubles as the reply token.
     pub fn new_message_id(&self) -> String {
         let unique: u128 = rand::random();
-        format!("<confab.{unique:032x}@{}>", self.mail_domain())
+        format!("confab.{unique:032x}@{}", self.mail_domain())
     }
 
     /// Whether cookies must be `Secure` (the public URL is https).
@@ -96,7 +97,10 @@ mod tests {
         config.public_url = Some("https://help.example.com:8443/base".into());
         assert_eq!(config.mail_domain(), "help.example.com");
         let id = config.new_message_id();
-        assert!(id.starts_with("<confab.") && id.ends_with("@help.example.com>"), "{id}");
+        assert!(
+            id.starts_with("confab.") && id.ends_with("@help.example.com"),
+            "{id}"
+        );
         assert_ne!(id, config.new_message_id());
     }
 }

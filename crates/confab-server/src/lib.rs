@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod mail;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

@@ -21,8 +21,7 @@ async fn load_message(
     account: AccountId,
     id: MessageId,
 ) -> StoreResult<Message> {
-    let sql =
-        format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND id = $2");
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND id = $2");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account.0)
         .bind(id.0)

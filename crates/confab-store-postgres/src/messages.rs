@@ -440,7 +440,6 @@ impl MessageStore for PostgresStore {
     async fn email_thread(
         &self,
         account: AccountId,
-        inbox: InboxId,
         message_ids: &[String],
     ) -> StoreResult<Option<ConversationId>> {
         if message_ids.is_empty() {
@@ -448,12 +447,11 @@ impl MessageStore for PostgresStore {
         }
         let ids: Vec<String> = message_ids.iter().take(100).cloned().collect();
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE m.account_id = $1 AND c.inbox_id = $2 AND m.email_message_id = ANY($3)
-             ORDER BY m.id DESC LIMIT 1",
+            "SELECT conversation_id FROM messages
+             WHERE account_id = $1 AND email_message_id = ANY($2)
+             ORDER BY id DESC LIMIT 1",
         )
         .bind(account.0)
-        .bind(inbox.0)
         .bind(ids)
         .fetch_optional(&self.pool)
         .await

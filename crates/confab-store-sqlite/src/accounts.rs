@@ -331,9 +331,8 @@ impl InboxStore for SqliteStore {
     }
 
     async fn inbox_by_email(&self, address: &str) -> StoreResult<Option<Inbox>> {
-        let sql = format!(
-            "SELECT {INBOX_COLUMNS} FROM inboxes WHERE LOWER(email_address) = LOWER($1)"
-        );
+        let sql =
+            format!("SELECT {INBOX_COLUMNS} FROM inboxes WHERE LOWER(email_address) = LOWER($1)");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(address.trim())
             .fetch_optional(&self.reader)

@@ -139,7 +139,12 @@ fn finish(tx: &Connection, id: i64, outcome: MailOutcome, now: Timestamp) -> Sto
         "UPDATE outbound_mail SET status = ?2, last_error = ?3, next_attempt_at = ?4, sent_at = ?5
          WHERE id = ?1 AND status = 'pending' RETURNING account_id, message_id",
         params![id, status.as_str(), error, next, sent],
-        |row| Ok((AccountId(row.int("account_id")?), MessageId(row.int("message_id")?))),
+        |row| {
+            Ok((
+                AccountId(row.int("account_id")?),
+                MessageId(row.int("message_id")?),
+            ))
+        },
     )?;
     let Some((account, message)) = row else {
         return Ok(());

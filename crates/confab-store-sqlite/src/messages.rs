@@ -84,11 +84,17 @@ fn replay(
 }
 
 /// The message an e-mail `Message-ID` already produced in the account.
-fn replay_email(tx: &Connection, account: AccountId, id: Option<&str>) -> StoreResult<Option<Posted>> {
+fn replay_email(
+    tx: &Connection,
+    account: AccountId,
+    id: Option<&str>,
+) -> StoreResult<Option<Posted>> {
     let Some(id) = id else { return Ok(None) };
     let message = query_opt(
         tx,
-        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = ?1 AND email_message_id = ?2"),
+        &format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = ?1 AND email_message_id = ?2"
+        ),
         params![account.0, id],
         |row| row.message(),
     )?;
@@ -359,21 +365,19 @@ impl MessageStore for SqliteStore {
     async fn email_thread(
         &self,
         account: AccountId,
-        inbox: InboxId,
         message_ids: &[String],
     ) -> StoreResult<Option<ConversationId>> {
         if message_ids.is_empty() {
             return Ok(None);
         }
-        let ids = serde_json::Value::from(message_ids.iter().take(100).cloned().collect::<Vec<_>>());
+        let ids =
+            serde_json::Value::from(message_ids.iter().take(100).cloned().collect::<Vec<_>>());
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE m.account_id = $1 AND c.inbox_id = $2
-               AND m.email_message_id IN (SELECT value FROM json_each($3))
-             ORDER BY m.id DESC LIMIT 1",
+            "SELECT conversation_id FROM messages
+             WHERE account_id = $1 AND email_message_id IN (SELECT value FROM json_each($2))
+             ORDER BY id DESC LIMIT 1",
         )
         .bind(account.0)
-        .bind(inbox.0)
         .bind(ids.to_string())
         .fetch_optional(&self.reader)
         .await

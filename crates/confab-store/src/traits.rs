@@ -213,13 +213,13 @@ pub trait MessageStore: Send + Sync {
         message: NewAgentMessage,
         now: Timestamp,
     ) -> StoreResult<Posted>;
-    /// The conversation of the account's inbox that holds a message with one
-    /// of these e-mail `Message-ID`s (a reply's `In-Reply-To` and
-    /// `References`), the most recent first.
+    /// The account's conversation that holds a message with one of these
+    /// e-mail `Message-ID`s (a reply's `In-Reply-To` and `References`), the
+    /// most recent first. Account-wide: the answer to a reply on a form
+    /// ticket may arrive at an e-mail inbox's address.
     async fn email_thread(
         &self,
         account: AccountId,
-        inbox: InboxId,
         message_ids: &[String],
     ) -> StoreResult<Option<ConversationId>>;
     /// A conversation's history, oldest first, after the cursor's message id.

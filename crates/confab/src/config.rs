@@ -60,6 +60,35 @@ pub struct ServeArgs {
     /// Join a cluster of instances sharing one PostgreSQL, e.g. nats://127.0.0.1:4222.
     #[arg(long, env = "CONFAB_NATS_URL")]
     pub nats_url: Option<String>,
+    /// Receive mail for e-mail inboxes on this address, e.g. 0.0.0.0:25 (off by default).
+    #[arg(long, env = "CONFAB_SMTP_LISTEN")]
+    pub smtp_listen: Option<String>,
+    /// Largest mail the listener takes, in bytes (default 25 MiB); bigger is refused with 552.
+    #[arg(long, env = "CONFAB_SMTP_MAX_MESSAGE_BYTES")]
+    pub smtp_max_message_bytes: Option<usize>,
+    /// PEM certificate chain offering STARTTLS on the listener (with --smtp-tls-key).
+    #[arg(long, env = "CONFAB_SMTP_TLS_CERT")]
+    pub smtp_tls_cert: Option<PathBuf>,
+    /// PEM private key for --smtp-tls-cert.
+    #[arg(long, env = "CONFAB_SMTP_TLS_KEY")]
+    pub smtp_tls_key: Option<PathBuf>,
+    /// Send replies on e-mail and form tickets through this relay, e.g.
+    /// smtp://127.0.0.1:25, smtp://user:pass@host:587?tls=required or smtps://host:465.
+    #[arg(long, env = "CONFAB_SMTP_RELAY")]
+    pub smtp_relay: Option<String>,
+    /// From address for replies of inboxes without their own (form inboxes);
+    /// default noreply@ the public URL's host.
+    #[arg(long, env = "CONFAB_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+}
+
+/// E-mail settings, resolved.
+pub struct MailSettings {
+    pub listen: Option<String>,
+    pub max_message_bytes: usize,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub relay: Option<String>,
+    pub from: Option<String>,
 }
 
 /// The same settings, read from a TOML file.
@@ -76,6 +105,12 @@ struct FileSettings {
     max_connections: Option<usize>,
     nats_url: Option<String>,
     trash_retention_days: Option<i64>,
+    smtp_listen: Option<String>,
+    smtp_max_message_bytes: Option<usize>,
+    smtp_tls_cert: Option<PathBuf>,
+    smtp_tls_key: Option<PathBuf>,
+    smtp_relay: Option<String>,
+    smtp_from: Option<String>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -84,6 +119,7 @@ pub struct Settings {
     pub database_url: String,
     pub nats_url: Option<String>,
     pub server: ServerConfig,
+    pub mail: MailSettings,
 }
 
 impl ServeArgs {
@@ -132,8 +168,27 @@ impl ServeArgs {
             ..defaults
         };
         let nats_url = self.nats_url.or(file.nats_url);
+        let tls = match (
+            self.smtp_tls_cert.or(file.smtp_tls_cert),
+            self.smtp_tls_key.or(file.smtp_tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => anyhow::bail!("--smtp-tls-cert and --smtp-tls-key go together"),
+        };
+        let mail = MailSettings {
+            listen: self.smtp_listen.or(file.smtp_listen),
+            max_message_bytes: self
+                .smtp_max_message_bytes
+                .or(file.smtp_max_message_bytes)
+                .unwrap_or(25 * 1024 * 1024),
+            tls,
+            relay: self.smtp_relay.or(file.smtp_relay),
+            from: self.smtp_from.or(file.smtp_from),
+        };
         Ok(Settings {
             nats_url,
+            mail,
             listen: self
                 .listen
                 .or(file.listen)

@@ -200,6 +200,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let webhooks = tokio::spawn(confab_server::webhooks::dispatcher::run_webhook_dispatcher(
         state.clone(),
     ));
+    let mail = start_mail(&settings.mail, &state).await?;
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -209,8 +210,83 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     confab_server::serve(listener, state, shutdown_signal()).await?;
     scheduler.abort();
     webhooks.abort();
+    mail.stop().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The mail tasks `serve` runs: the SMTP listener and the outbox sender.
+struct MailTasks {
+    stop: Arc<tokio::sync::Notify>,
+    listener: Option<tokio::task::JoinHandle<()>>,
+    outbox: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MailTasks {
+    async fn stop(self) {
+        self.stop.notify_one();
+        if let Some(listener) = self.listener {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), listener).await;
+        }
+        if let Some(outbox) = self.outbox {
+            outbox.abort();
+        }
+    }
+}
+
+async fn start_mail(
+    settings: &config::MailSettings,
+    state: &AppState,
+) -> anyhow::Result<MailTasks> {
+    use confab_mail::smtp::{SmtpConfig, SmtpTls};
+    use confab_server::mail::{inbound::InboxMail, outbound};
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let domain = state.config.mail_domain();
+    let outbox = match &settings.relay {
+        Some(url) => {
+            let from = settings
+                .from
+                .clone()
+                .unwrap_or_else(|| format!("noreply@{domain}"));
+            let relay = outbound::Relay::from_url(url, from).map_err(|e| anyhow::anyhow!(e))?;
+            tracing::info!(relay = %url, "e-mail replies leave through the relay");
+            Some(tokio::spawn(outbound::run_outbox(state.clone(), relay)))
+        }
+        None => None,
+    };
+    let listener = match &settings.listen {
+        Some(address) => {
+            let mut config = SmtpConfig::new(domain);
+            config.max_message_size = settings.max_message_bytes;
+            if let Some((cert, key)) = &settings.tls {
+                let cert =
+                    std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?;
+                let key =
+                    std::fs::read(key).with_context(|| format!("reading {}", key.display()))?;
+                config.tls =
+                    Some(SmtpTls::from_pem(&cert, &key).map_err(|e| anyhow::anyhow!("{e}"))?);
+            }
+            let socket = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("listening for mail on {address}"))?;
+            let bound = socket.local_addr()?;
+            eprintln!("Confab receives mail at smtp://{bound}");
+            let sink = InboxMail::new(state.clone());
+            let stopped = stop.clone();
+            Some(tokio::spawn(confab_mail::smtp::serve(
+                socket,
+                config,
+                sink,
+                async move { stopped.notified().await },
+            )))
+        }
+        None => None,
+    };
+    Ok(MailTasks {
+        stop,
+        listener,
+        outbox,
+    })
 }
 
 async fn shutdown_signal() {

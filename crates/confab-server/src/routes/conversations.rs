@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mark_read))
         .routes(routes!(set_tags))
         .routes(routes!(list_messages, post_message))
+        .routes(routes!(retry_message))
 }
 
 /// The inbox list's query string.
@@ -538,4 +539,34 @@ async fn post_message(
             conversation: posted.conversation,
         }),
     ))
+}
+
+/// Sends a reply whose e-mail delivery failed again (its `delivery` goes
+/// back to `pending`). 422 when the message is not a failed e-mail reply.
+#[utoipa::path(post, path = "/api/v1/accounts/{account}/conversations/{id}/messages/{message}/retry", tag = "messages",
+    params(("account" = i64, Path), ("id" = i64, Path), ("message" = i64, Path)),
+    responses((status = 200, body = Message), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn retry_message(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path((account, id, message)): Path<(i64, i64, i64)>,
+) -> ApiResult<axum::Json<Message>> {
+    let account = auth.account(account)?;
+    let conversation = state
+        .store
+        .get_conversation(account, ConversationId(id))
+        .await?;
+    let message = state
+        .store
+        .retry_outbound_mail(
+            account,
+            confab_domain::MessageId(message),
+            state.clock.now(),
+        )
+        .await?;
+    if message.conversation_id != conversation.id {
+        return Err(confab_store::StoreError::NotFound("message").into());
+    }
+    state.changed(account);
+    Ok(axum::Json(message))
 }

@@ -1,0 +1,451 @@
+//! E-mail end to end, with real SMTP peers on both sides: mail sent by an
+//! SMTP client (lettre) to `confab serve --smtp-listen` opens a
+//! conversation; the agent's reply leaves through `--smtp-relay` and is
+//! captured by a real SMTP server (Python's aiosmtpd, `tests/support/
+//! smtp_capture.py`, started here) with its threading headers; the
+//! contact's answer threads back and reopens the conversation. A reply the
+//! relay refuses shows `failed` and goes out on retry. Runs on SQLite and on
+//! PostgreSQL.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::{Value, json};
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("confab-email-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn wait_for<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A real SMTP server capturing into a folder (aiosmtpd); it refuses the
+/// first `reject_first` messages with 550.
+async fn capture_server(folder: &Path, reject_first: u32) -> (Process, u16) {
+    let port = free_port();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_capture.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--reject-first",
+            &reject_first.to_string(),
+        ])
+        .arg("--dir")
+        .arg(folder)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 -m aiosmtpd (pip install aiosmtpd)");
+    let process = Process(child);
+    wait_for("aiosmtpd to listen", async || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .await;
+    (process, port)
+}
+
+fn captured(folder: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .collect()
+}
+
+struct Confab {
+    _process: Process,
+    base: String,
+    smtp_port: u16,
+    account: i64,
+    token: String,
+}
+
+async fn start_confab(database: &str, relay_port: u16) -> Confab {
+    let output = Command::new(env!("CARGO_BIN_EXE_confab"))
+        .args(["admin", "bootstrap", "--database-url", database])
+        .args([
+            "--account",
+            "Acme",
+            "--email",
+            "ada@acme.test",
+            "--password",
+            "correct horse",
+        ])
+        .output()
+        .expect("bootstrap");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let credentials: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (port, smtp_port) = (free_port(), free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_confab"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", database])
+        .args(["--public-url", "https://help.acme.test"])
+        .args(["--smtp-listen", &format!("127.0.0.1:{smtp_port}")])
+        .args(["--smtp-relay", &format!("smtp://127.0.0.1:{relay_port}")])
+        .args(["--smtp-max-message-bytes", "200000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("confab serve");
+    let process = Process(child);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for("confab to be ready", async || {
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+    })
+    .await;
+    Confab {
+        _process: process,
+        base,
+        smtp_port,
+        account: credentials["account_id"].as_i64().unwrap(),
+        token: credentials["token"].as_str().unwrap().to_string(),
+    }
+}
+
+impl Confab {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/api/v1/accounts/{}{path}", self.base, self.account);
+        let mut request = reqwest::Client::new()
+            .request(method, url)
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    async fn conversations(&self) -> Vec<Value> {
+        let page = self
+            .call(reqwest::Method::GET, "/conversations?limit=100", None)
+            .await;
+        page["items"].as_array().unwrap().clone()
+    }
+
+    async fn messages(&self, conversation: i64) -> Vec<Value> {
+        let page = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/conversations/{conversation}/messages"),
+                None,
+            )
+            .await;
+        page["items"].as_array().unwrap().clone()
+    }
+
+    fn mailer(&self) -> AsyncSmtpTransport<Tokio1Executor> {
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(self.smtp_port)
+            .build()
+    }
+}
+
+fn mail(to: &str, message_id: &str, in_reply_to: Option<&str>, body: &str) -> Message {
+    let mut builder = Message::builder()
+        .from("Carla Contact <carla@example.com>".parse().unwrap())
+        .to(to.parse().unwrap())
+        .subject("Invoice question")
+        .message_id(Some(message_id.to_string()));
+    if let Some(parent) = in_reply_to {
+        builder = builder
+            .in_reply_to(parent.to_string())
+            .references(parent.to_string());
+    }
+    builder.body(body.to_string()).unwrap()
+}
+
+async fn round_trip(database: &str, name: &str) {
+    let maildir = temp_dir(name);
+    // The relay refuses the first reply for good; the rest it takes.
+    let (_relay, relay_port) = capture_server(&maildir, 1).await;
+    let confab = start_confab(database, relay_port).await;
+    confab
+        .call(
+            reqwest::Method::POST,
+            "/inboxes",
+            Some(json!({"name": "Support", "kind": "email", "email_address": "support@acme.test"})),
+        )
+        .await;
+    let mailer = confab.mailer();
+
+    // Mail for an unknown address is refused at RCPT.
+    let refused = mailer
+        .send(mail("nobody@acme.test", "<x0@example.com>", None, "hello?"))
+        .await;
+    assert!(
+        refused.is_err_and(|e| e.is_permanent()),
+        "unknown recipient must get 550"
+    );
+
+    // The contact writes: a conversation opens with what they wrote, quotes cut.
+    mailer
+        .send(mail(
+            "Support <SUPPORT@acme.test>",
+            "<m1@example.com>",
+            None,
+            "Where is my invoice?\n\nOn Mon, 2 Nov 2026 at 10:00, Acme <support@acme.test> wrote:\n> Thanks for your order.\n",
+        ))
+        .await
+        .expect("mail accepted");
+    // Delivered again (a retrying sender): still one message.
+    mailer
+        .send(mail(
+            "support@acme.test",
+            "<m1@example.com>",
+            None,
+            "Where is my invoice?",
+        ))
+        .await
+        .expect("duplicate accepted");
+    let conversation = wait_for("the conversation", async || {
+        confab.conversations().await.into_iter().next()
+    })
+    .await;
+    let id = conversation["id"].as_i64().unwrap();
+    assert_eq!(conversation["folder"], "open");
+    assert_eq!(conversation["subject"], "Invoice question");
+    let history = confab.messages(id).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0]["body"], "Where is my invoice?");
+    assert!(
+        history[0]["full_body"]
+            .as_str()
+            .unwrap()
+            .contains("Thanks for your order.")
+    );
+    assert_eq!(history[0]["email_message_id"], "m1@example.com");
+
+    // An auto-reply never becomes a message (no mail loops).
+    let mut auto = mail(
+        "support@acme.test",
+        "<auto1@example.com>",
+        None,
+        "I am out of office.",
+    );
+    auto.headers_mut().insert_raw(HeaderValue::new(
+        HeaderName::new_from_ascii_str("Auto-Submitted"),
+        "auto-replied".into(),
+    ));
+    mailer.send(auto).await.expect("auto-reply accepted");
+
+    // A reply the relay refuses for good shows `failed`; retry sends it.
+    let refused = confab
+        .call(
+            reqwest::Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(json!({"body": "First try"})),
+        )
+        .await;
+    let refused_id = refused["message"]["id"].as_i64().unwrap();
+    wait_for("the refused reply to show failed", async || {
+        let history = confab.messages(id).await;
+        (history.last().unwrap()["delivery"] == "failed").then_some(())
+    })
+    .await;
+    let retried = confab
+        .call(
+            reqwest::Method::POST,
+            &format!("/conversations/{id}/messages/{refused_id}/retry"),
+            None,
+        )
+        .await;
+    assert_eq!(retried["delivery"], "pending");
+    wait_for("the retried reply at the relay", async || {
+        captured(&maildir).into_iter().next()
+    })
+    .await;
+
+    // The agent replies; it leaves through the relay, threaded.
+    let posted = confab
+        .call(
+            reqwest::Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(json!({"body": "Here it is: **paid** on 1 Nov."})),
+        )
+        .await;
+    assert_eq!(posted["message"]["delivery"], "pending");
+    assert_eq!(posted["conversation"]["folder"], "answered");
+    let our_id = posted["message"]["email_message_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(our_id.ends_with("@help.acme.test"), "{our_id}");
+    let sent = wait_for("the reply at the relay", async || {
+        captured(&maildir).into_iter().nth(1)
+    })
+    .await;
+    // Unfold long header lines.
+    let sent = sent.replace("\r\n ", " ").replace("\r\n\t", " ");
+    assert!(sent.contains("X-RcptTo: carla@example.com"), "{sent}");
+    assert!(sent.contains("From: Support <support@acme.test>"), "{sent}");
+    assert!(sent.contains("Subject: Re: Invoice question"), "{sent}");
+    assert!(sent.contains(&format!("Message-ID: <{our_id}>")), "{sent}");
+    let first_try = confab.messages(id).await[1]["email_message_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        sent.contains(&format!("In-Reply-To: <{first_try}>")),
+        "{sent}"
+    );
+    assert!(
+        sent.contains(&format!("References: <m1@example.com> <{first_try}>")),
+        "{sent}"
+    );
+    let token = our_id
+        .strip_prefix("confab.")
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap();
+    assert!(
+        sent.contains(&format!("support+{token}@acme.test")),
+        "{sent}"
+    );
+    assert!(
+        sent.contains("text/plain") && sent.contains("text/html"),
+        "{sent}"
+    );
+    assert!(sent.contains("<strong>paid</strong>"), "{sent}");
+    wait_for("delivery to show delivered", async || {
+        let history = confab.messages(id).await;
+        let delivered = history
+            .iter()
+            .filter(|m| m["delivery"] == "delivered")
+            .count();
+        (delivered == 2).then_some(())
+    })
+    .await;
+
+    // The contact answers the reply: same conversation, open again.
+    mailer
+        .send(mail(
+            "support@acme.test",
+            "<m2@example.com>",
+            Some(&format!("<{our_id}>")),
+            "Got it, thanks!\n\nEm seg., 2 de nov. de 2026 às 10:05, Support <support@acme.test> escreveu:\n> Here it is",
+        ))
+        .await
+        .expect("answer accepted");
+    wait_for("the answer in the same conversation", async || {
+        let history = confab.messages(id).await;
+        (history.len() == 4).then_some(())
+    })
+    .await;
+    let history = confab.messages(id).await;
+    assert_eq!(history[3]["body"], "Got it, thanks!");
+    let conversations = confab.conversations().await;
+    assert_eq!(
+        conversations.len(),
+        1,
+        "no new conversation: {conversations:?}"
+    );
+    assert_eq!(conversations[0]["folder"], "open");
+
+    // A client that drops the headers still threads by the reply token.
+    mailer
+        .send(mail(
+            &format!("support+{token}@acme.test"),
+            "<m3@example.com>",
+            None,
+            "One more thing.",
+        ))
+        .await
+        .expect("token mail accepted");
+    wait_for("the token-threaded mail", async || {
+        (confab.messages(id).await.len() == 5).then_some(())
+    })
+    .await;
+    assert_eq!(confab.conversations().await.len(), 1);
+
+    // A colleague on copy answers in the thread: a conversation of their own.
+    let colleague = Message::builder()
+        .from("Dan <dan@example.com>".parse().unwrap())
+        .to("support@acme.test".parse().unwrap())
+        .subject("Re: Invoice question")
+        .message_id(Some("<d1@example.com>".into()))
+        .in_reply_to(format!("<{our_id}>"))
+        .body("Adding Dan from accounting.".to_string())
+        .unwrap();
+    mailer.send(colleague).await.expect("colleague accepted");
+    wait_for("the colleague's conversation", async || {
+        (confab.conversations().await.len() == 2).then_some(())
+    })
+    .await;
+
+    // Oversized mail is refused (552).
+    let big = "x".repeat(300_000);
+    let oversized = mailer
+        .send(mail("support@acme.test", "<big@example.com>", None, &big))
+        .await;
+    assert!(
+        oversized.is_err_and(|e| e.is_permanent()),
+        "oversized mail must get 552"
+    );
+    // Nothing else arrived: the auto-reply and the refused mails left no trace.
+    assert_eq!(confab.messages(id).await.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_round_trip_on_sqlite() {
+    let dir = temp_dir("sqlite-db");
+    let url = format!("sqlite://{}/confab.db", dir.display());
+    round_trip(&url, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_round_trip_on_postgres() {
+    let url = confab_store_postgres::testing::fresh_database_url().await;
+    round_trip(&url, "postgres").await;
+}
