@@ -71,11 +71,13 @@ impl ServerConfig {
             .to_string()
     }
 
-    /// A new, unique `Message-ID` (stored, like received ones, without
-    /// angle brackets); its hex part doubles as the reply token.
-    pub fn new_message_id(&self) -> String {
+    /// A new, unique `Message-ID` for a message of the account (stored,
+    /// like received ones, without angle brackets). The part between
+    /// `confab.` and `@` — the account and a random number — doubles as the
+    /// reply token.
+    pub fn new_message_id(&self, account: confab_domain::AccountId) -> String {
         let unique: u128 = rand::random();
-        format!("confab.{unique:032x}@{}", self.mail_domain())
+        format!("confab.{}-{unique:032x}@{}", account.0, self.mail_domain())
     }
 
     /// Whether cookies must be `Secure` (the public URL is https).
@@ -96,11 +98,11 @@ mod tests {
         assert_eq!(config.mail_domain(), "confab.localhost");
         config.public_url = Some("https://help.example.com:8443/base".into());
         assert_eq!(config.mail_domain(), "help.example.com");
-        let id = config.new_message_id();
+        let id = config.new_message_id(confab_domain::AccountId(7));
         assert!(
-            id.starts_with("confab.") && id.ends_with("@help.example.com"),
+            id.starts_with("confab.7-") && id.ends_with("@help.example.com"),
             "{id}"
         );
-        assert_ne!(id, config.new_message_id());
+        assert_ne!(id, config.new_message_id(confab_domain::AccountId(7)));
     }
 }

@@ -242,13 +242,14 @@ async fn start_mail(
     use confab_server::mail::{inbound::InboxMail, outbound};
     let stop = Arc::new(tokio::sync::Notify::new());
     let domain = state.config.mail_domain();
+    let from = settings
+        .from
+        .clone()
+        .unwrap_or_else(|| format!("noreply@{domain}"));
     let outbox = match &settings.relay {
         Some(url) => {
-            let from = settings
-                .from
-                .clone()
-                .unwrap_or_else(|| format!("noreply@{domain}"));
-            let relay = outbound::Relay::from_url(url, from).map_err(|e| anyhow::anyhow!(e))?;
+            let relay =
+                outbound::Relay::from_url(url, from.clone()).map_err(|e| anyhow::anyhow!(e))?;
             tracing::info!(relay = %url, "e-mail replies leave through the relay");
             Some(tokio::spawn(outbound::run_outbox(state.clone(), relay)))
         }
@@ -271,7 +272,7 @@ async fn start_mail(
                 .with_context(|| format!("listening for mail on {address}"))?;
             let bound = socket.local_addr()?;
             eprintln!("Confab receives mail at smtp://{bound}");
-            let sink = InboxMail::new(state.clone());
+            let sink = InboxMail::new(state.clone(), Some(from));
             let stopped = stop.clone();
             Some(tokio::spawn(confab_mail::smtp::serve(
                 socket,

@@ -435,6 +435,85 @@ async fn round_trip(database: &str, name: &str) {
     );
     // Nothing else arrived: the auto-reply and the refused mails left no trace.
     assert_eq!(confab.messages(id).await.len(), 5);
+
+    // A contact-form ticket: the reply goes out by e-mail from the reply
+    // address, and the contact's answer to it threads back into the ticket.
+    let form = confab
+        .call(
+            reqwest::Method::POST,
+            "/inboxes",
+            Some(json!({"name": "Website form", "kind": "form"})),
+        )
+        .await;
+    let submitted: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/public/inboxes/{}/form",
+            confab.base,
+            form["token"].as_str().unwrap()
+        ))
+        .json(&json!({"name": "Fiona", "email": "fiona@example.com", "subject": "A quote", "message": "How much for 10 seats?"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticket = submitted["conversation_id"].as_i64().expect("form ticket");
+    confab
+        .call(
+            reqwest::Method::POST,
+            &format!("/conversations/{ticket}/messages"),
+            Some(json!({"body": "100 a month."})),
+        )
+        .await;
+    let sent = wait_for("the form reply at the relay", async || {
+        captured(&maildir)
+            .into_iter()
+            .find(|m| m.contains("X-RcptTo: fiona@example.com"))
+    })
+    .await
+    .replace("\r\n ", " ");
+    assert!(
+        sent.contains("From: \"Website form\" <noreply@help.acme.test>"),
+        "{sent}"
+    );
+    assert!(sent.contains("Subject: Re: A quote"), "{sent}");
+    let reply_to = sent
+        .lines()
+        .find_map(|l| l.strip_prefix("Reply-To: \"Website form\" <"))
+        .and_then(|l| l.trim_end().strip_suffix('>'))
+        .expect("Reply-To with the reply token")
+        .to_string();
+    assert!(reply_to.starts_with("noreply+"), "{reply_to}");
+    let answer = Message::builder()
+        .from("Fiona <fiona@example.com>".parse().unwrap())
+        .to(reply_to.parse().unwrap())
+        .subject("Re: A quote")
+        .message_id(Some("<f2@example.com>".into()))
+        .body("Deal. Send the invoice.".to_string())
+        .unwrap();
+    mailer
+        .send(answer)
+        .await
+        .expect("answer to the reply address accepted");
+    wait_for("Fiona's answer in the ticket", async || {
+        (confab.messages(ticket).await.len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(
+        confab.messages(ticket).await[2]["body"],
+        "Deal. Send the invoice."
+    );
+    // The bare reply address (no token) is not a mailbox.
+    let bare = mailer
+        .send(mail(
+            "noreply@help.acme.test",
+            "<f3@example.com>",
+            None,
+            "hello?",
+        ))
+        .await;
+    assert!(bare.is_err_and(|e| e.is_permanent()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

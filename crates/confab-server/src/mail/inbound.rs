@@ -15,17 +15,48 @@ use confab_mail::inbound::{InboundMail, MailKind, reply_token};
 use confab_mail::smtp::{BoxFuture, DeliverError, Envelope, MailSink};
 use confab_store::{NewContact, NewContactMessage, Store, StoreError};
 
-use super::outbound::message_id_of_token;
+use super::outbound::{account_of_token, message_id_of_token};
 use crate::state::AppState;
 
 /// The listener's sink: mail for inboxes, into the store.
 pub struct InboxMail {
     state: AppState,
+    /// The From address of replies on form tickets (`--smtp-from`): mail to
+    /// it with a reply token goes to the token's conversation.
+    reply_address: Option<String>,
 }
 
 impl InboxMail {
-    pub fn new(state: AppState) -> Arc<InboxMail> {
-        Arc::new(InboxMail { state })
+    pub fn new(state: AppState, reply_address: Option<String>) -> Arc<InboxMail> {
+        let reply_address = reply_address.map(|a| base_address(&a).to_lowercase());
+        Arc::new(InboxMail {
+            state,
+            reply_address,
+        })
+    }
+
+    /// The inbox a recipient's mail goes to: an e-mail inbox by its
+    /// address, or — for the reply address — the inbox of the conversation
+    /// its reply token names.
+    async fn route(&self, recipient: &str) -> Result<Option<Inbox>, StoreError> {
+        let store = self.state.store.as_ref();
+        if let Some(inbox) = inbox_for(store, recipient).await? {
+            return Ok(Some(inbox));
+        }
+        let is_reply_address = self
+            .reply_address
+            .as_deref()
+            .is_some_and(|reply| base_address(recipient).to_lowercase() == reply);
+        let token = reply_token(recipient).filter(|_| is_reply_address);
+        let Some((token, account)) = token.and_then(|t| Some((t, account_of_token(t)?))) else {
+            return Ok(None);
+        };
+        let id = message_id_of_token(token, &self.state.config.mail_domain());
+        let Some(conversation) = store.email_thread(account, &[id]).await? else {
+            return Ok(None);
+        };
+        let conversation = store.get_conversation(account, conversation).await?;
+        Ok(Some(store.get_inbox(account, conversation.inbox_id).await?))
     }
 }
 
@@ -79,8 +110,7 @@ impl InboxMail {
         }
         let mut done = Vec::new();
         for recipient in &recipients {
-            let store = self.state.store.as_ref();
-            let Some(inbox) = inbox_for(store, recipient).await.map_err(temporary)? else {
+            let Some(inbox) = self.route(recipient).await.map_err(temporary)? else {
                 continue;
             };
             if done.contains(&inbox.id) {
@@ -178,7 +208,7 @@ impl InboxMail {
 impl MailSink for InboxMail {
     fn accepts<'a>(&'a self, recipient: &'a str) -> BoxFuture<'a, bool> {
         Box::pin(async move {
-            match inbox_for(self.state.store.as_ref(), recipient).await {
+            match self.route(recipient).await {
                 Ok(inbox) => inbox.is_some(),
                 Err(error) => {
                     tracing::error!(%error, "looking up a recipient");

@@ -89,7 +89,16 @@ pub fn reply_token(message_id: &str) -> Option<&str> {
         .strip_prefix("confab.")?
         .split('@')
         .next()?;
-    (!token.is_empty() && token.chars().all(|c| c.is_ascii_alphanumeric())).then_some(token)
+    account_of_token(token).map(|_| token)
+}
+
+/// The account a reply token (`ACCOUNT-RANDOM`) belongs to.
+pub fn account_of_token(token: &str) -> Option<confab_domain::AccountId> {
+    let (account, random) = token.split_once('-')?;
+    if random.is_empty() || !random.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    account.parse().ok().map(confab_domain::AccountId)
 }
 
 /// The Message-ID a reply token stands for, on this server's mail domain.
@@ -154,17 +163,26 @@ mod tests {
     #[test]
     fn reply_tokens_come_from_our_message_ids_only() {
         assert_eq!(
-            reply_token("<confab.0abc9f@help.acme.test>"),
-            Some("0abc9f")
+            reply_token("<confab.3-0abc9f@help.acme.test>"),
+            Some("3-0abc9f")
         );
-        assert_eq!(reply_token("confab.0abc9f@help.acme.test"), Some("0abc9f"));
         assert_eq!(
-            message_id_of_token("0abc9f", "help.acme.test"),
-            "confab.0abc9f@help.acme.test"
+            reply_token("confab.3-0abc9f@help.acme.test"),
+            Some("3-0abc9f")
+        );
+        assert_eq!(
+            account_of_token("3-0abc9f"),
+            Some(confab_domain::AccountId(3))
+        );
+        assert_eq!(
+            message_id_of_token("3-0abc9f", "help.acme.test"),
+            "confab.3-0abc9f@help.acme.test"
         );
         assert_eq!(reply_token("<other.1@x>"), None);
         assert_eq!(reply_token("<confab.@x>"), None);
-        assert_eq!(reply_token("<confab.a+b@x>"), None);
+        assert_eq!(reply_token("<confab.0abc9f@x>"), None);
+        assert_eq!(reply_token("<confab.x-0abc@x>"), None);
+        assert_eq!(reply_token("<confab.3-zz@x>"), None);
         assert_eq!(
             plus_address("support@acme.test", "0abc").as_deref(),
             Some("support+0abc@acme.test")

@@ -520,7 +520,7 @@ async fn post_message(
         body,
         private: request.private,
         idempotency_key: idempotency_key(&headers)?,
-        email_message_id: Some(state.config.new_message_id()),
+        email_message_id: Some(state.config.new_message_id(account)),
     };
     let posted = state
         .store
