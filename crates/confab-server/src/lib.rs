@@ -1,5 +1,5 @@
 //! Confab's HTTP server: the agent API, the public contact API, health
-//! checks, the OpenAPI document, and the snooze scheduler.
+//! checks, the OpenAPI document, the agent web UI, and the snooze scheduler.
 //!
 //! Handlers are thin: parse, call the store through the state machine's
 //! rules, map the result. Errors become `{"error":{"code","message"}}` in
@@ -17,6 +17,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod scheduler;
 pub mod state;
+pub mod ui;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -33,7 +34,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
-    let app = routes::app(state);
+    // The web UI answers what the API does not: its files and its pages.
+    let app = ui::with_ui(routes::app(state));
     // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm
     // and the peer's delayed ACKs hold some back for tens of milliseconds.
     let listener = listener.tap_io(|tcp| {

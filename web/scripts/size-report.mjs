@@ -1,0 +1,50 @@
+// After `vite build`: prints the gzipped size of the JavaScript and CSS the
+// first page load needs, fails past the budget, and writes a `.gz` beside
+// each text asset so the server can send it pre-compressed.
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { gzipSync, constants } from 'node:zlib';
+
+const dist = new URL('../dist/', import.meta.url).pathname;
+/** Issue budget: initial JavaScript at most 150 KB gzipped. */
+const BUDGET_JS_GZIP = 150 * 1024;
+
+function files(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : [path];
+  });
+}
+
+const gzip = (bytes) => gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION });
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+
+// What index.html loads up front: its scripts, module preloads and styles.
+const html = readFileSync(join(dist, 'index.html'), 'utf8');
+const initial = new Set(
+  [...html.matchAll(/(?:src|href)="\/([^"]+\.(?:js|css))"/g)].map((match) => join(dist, match[1])),
+);
+
+let initialJs = 0;
+let initialCss = 0;
+const rows = [];
+for (const path of files(dist)) {
+  if (!/\.(js|css|html|svg|json|txt|map)$/.test(path)) continue;
+  const bytes = readFileSync(path);
+  const packed = gzip(bytes);
+  if (packed.length < bytes.length && bytes.length > 512) writeFileSync(`${path}.gz`, packed);
+  if (initial.has(path)) {
+    if (path.endsWith('.js')) initialJs += packed.length;
+    else initialCss += packed.length;
+  }
+  rows.push([relative(dist, path), bytes.length, packed.length, initial.has(path)]);
+}
+
+for (const [name, raw, packed, first] of rows.sort((a, b) => b[2] - a[2])) {
+  console.log(`  ${first ? '*' : ' '} ${name.padEnd(40)} ${kb(raw).padStart(10)} ${kb(packed).padStart(10)} gzip`);
+}
+console.log(`initial JavaScript: ${kb(initialJs)} gzipped (budget ${kb(BUDGET_JS_GZIP)}); initial CSS: ${kb(initialCss)} gzipped`);
+if (initialJs > BUDGET_JS_GZIP) {
+  console.error('initial JavaScript is over budget');
+  process.exit(1);
+}

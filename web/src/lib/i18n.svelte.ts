@@ -1,0 +1,91 @@
+// The chosen language, translation and date formatting. `t()` reads the
+// reactive locale, so every template that calls it re-renders on a switch.
+
+import { catalogue, LOCALES, type Locale, type MessageKey, type Plural } from './messages';
+
+const STORAGE_KEY = 'confab.locale';
+
+function initialLocale(): Locale {
+  try {
+    const stored = localStorage.getItem(STORAGE_KEY);
+    if (stored && (LOCALES as string[]).includes(stored)) return stored as Locale;
+  } catch {
+    // Storage may be disabled; fall back to the browser's language.
+  }
+  const preferred = navigator.languages ?? [navigator.language];
+  return preferred.some((tag) => tag.toLowerCase().startsWith('pt')) ? 'pt-BR' : 'en';
+}
+
+const state = $state({ locale: initialLocale() });
+
+/** The language the UI speaks now. */
+export function locale(): Locale {
+  return state.locale;
+}
+
+/** Switches the language and remembers it in this browser. */
+export function setLocale(next: Locale): void {
+  state.locale = next;
+  document.documentElement.lang = next;
+  try {
+    localStorage.setItem(STORAGE_KEY, next);
+  } catch {
+    // Not remembered; the switch still applies to this page.
+  }
+}
+
+export type Params = Record<string, string | number>;
+
+/** The text of `key` in the current language, with `{name}` placeholders filled. */
+export function t(key: MessageKey, params: Params = {}): string {
+  const entry = catalogue[state.locale][key] ?? catalogue.en[key];
+  const text = typeof entry === 'string' ? entry : pluralForm(entry, Number(params.n ?? 0));
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in params ? String(params[name]) : whole,
+  );
+}
+
+const pluralRules = new Map<Locale, Intl.PluralRules>();
+
+function pluralForm(entry: Plural, n: number): string {
+  if (n === 0 && entry.zero) return entry.zero;
+  let rules = pluralRules.get(state.locale);
+  if (!rules) {
+    rules = new Intl.PluralRules(state.locale);
+    pluralRules.set(state.locale, rules);
+  }
+  return rules.select(n) === 'one' ? entry.one : entry.other;
+}
+
+function sameDay(a: Date, b: Date): boolean {
+  return (
+    a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate()
+  );
+}
+
+/** A short time for lists: the hour today, the day and month otherwise. */
+export function shortTime(iso: string, now = new Date()): string {
+  const date = new Date(iso);
+  if (now.getTime() - date.getTime() < 60_000 && now.getTime() >= date.getTime()) return t('time.now');
+  const options: Intl.DateTimeFormatOptions = sameDay(date, now)
+    ? { hour: 'numeric', minute: '2-digit' }
+    : date.getFullYear() === now.getFullYear()
+      ? { day: 'numeric', month: 'short' }
+      : { day: 'numeric', month: 'short', year: 'numeric' };
+  return new Intl.DateTimeFormat(state.locale, options).format(date);
+}
+
+/** Date and time in full, for message headers and tooltips. */
+export function fullTime(iso: string): string {
+  return new Intl.DateTimeFormat(state.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(
+    new Date(iso),
+  );
+}
+
+/** Time of day only (messages of today), else date and time. */
+export function messageTime(iso: string, now = new Date()): string {
+  const date = new Date(iso);
+  return sameDay(date, now)
+    ? new Intl.DateTimeFormat(state.locale, { hour: 'numeric', minute: '2-digit' }).format(date)
+    : fullTime(iso);
+}
