@@ -64,6 +64,9 @@ pub struct Inbox {
     pub token: String,
     /// The address mail is received at (email inboxes).
     pub email_address: Option<String>,
+    /// Contact sessions must carry an `external_id` signed with the inbox's
+    /// identity secret (HMAC-SHA256); anonymous sessions are refused.
+    pub identity_required: bool,
     pub created_at: Timestamp,
 }
 

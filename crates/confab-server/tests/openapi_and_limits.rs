@@ -17,6 +17,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/setup"),
     ("get", "/api/v1/accounts/{account}/inboxes"),
     ("post", "/api/v1/accounts/{account}/inboxes"),
+    ("patch", "/api/v1/accounts/{account}/inboxes/{id}"),
+    ("get", "/api/v1/accounts/{account}/inboxes/{id}/identity"),
     ("get", "/api/v1/accounts/{account}/conversations"),
     ("get", "/api/v1/accounts/{account}/conversations/counts"),
     ("get", "/api/v1/accounts/{account}/conversations/{id}"),
@@ -31,6 +33,10 @@ const ROUTES: &[(&str, &str)] = &[
     (
         "post",
         "/api/v1/accounts/{account}/conversations/{id}/snooze",
+    ),
+    (
+        "post",
+        "/api/v1/accounts/{account}/conversations/{id}/messages/{message}/retry",
     ),
     (
         "post",

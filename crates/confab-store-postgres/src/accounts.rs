@@ -250,8 +250,8 @@ impl InboxStore for PostgresStore {
     ) -> StoreResult<Inbox> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let sql = format!(
-            "INSERT INTO inboxes (account_id, name, kind, token, email_address, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {INBOX_COLUMNS}"
+            "INSERT INTO inboxes (account_id, name, kind, token, email_address, identity_secret, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {INBOX_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account.0)
@@ -259,6 +259,7 @@ impl InboxStore for PostgresStore {
             .bind(inbox.kind.as_str())
             .bind(&inbox.token)
             .bind(&inbox.email_address)
+            .bind(&inbox.identity_secret)
             .bind(now.0)
             .fetch_one(&mut *tx)
             .await
@@ -319,6 +320,41 @@ impl InboxStore for PostgresStore {
             .await
             .map_err(db_error)?;
         row.map(|row| row.inbox().map_err(db_error)).transpose()
+    }
+
+    async fn update_inbox(
+        &self,
+        account: AccountId,
+        id: InboxId,
+        patch: InboxPatch,
+    ) -> StoreResult<Inbox> {
+        let sql = format!(
+            "UPDATE inboxes SET name = COALESCE($3, name),
+                    identity_required = COALESCE($4, identity_required)
+             WHERE account_id = $1 AND id = $2 RETURNING {INBOX_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account.0)
+            .bind(id.0)
+            .bind(patch.name)
+            .bind(patch.identity_required)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .ok_or(StoreError::NotFound("inbox"))?;
+        row.inbox().map_err(db_error)
+    }
+
+    async fn inbox_identity_secret(&self, account: AccountId, id: InboxId) -> StoreResult<String> {
+        sqlx::query_scalar::<_, String>(
+            "SELECT identity_secret FROM inboxes WHERE account_id = $1 AND id = $2",
+        )
+        .bind(account.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .ok_or(StoreError::NotFound("inbox"))
     }
 }
 

@@ -134,6 +134,23 @@ impl ContactStore for PostgresStore {
         row.map(|row| row.contact().map_err(db_error)).transpose()
     }
 
+    async fn contact_by_external_id(
+        &self,
+        account: AccountId,
+        external_id: &str,
+    ) -> StoreResult<Option<Contact>> {
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = $1 AND external_id = $2 ORDER BY id LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account.0)
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| row.contact().map_err(db_error)).transpose()
+    }
+
     async fn update_contact(
         &self,
         account: AccountId,

@@ -38,6 +38,7 @@ async fn setup(store: &PostgresStore, tag: &str) -> Setup {
                 kind: InboxKind::Chat,
                 token: format!("token-{tag}"),
                 email_address: None,
+                identity_secret: "0".repeat(64),
             },
             T0,
         )

@@ -34,6 +34,7 @@ async fn posts_a_message_and_finds_it_by_search() {
                 kind: InboxKind::Chat,
                 token: "smoke-token".into(),
                 email_address: None,
+                identity_secret: "0".repeat(64),
             },
             now,
         )

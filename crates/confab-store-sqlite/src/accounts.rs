@@ -270,8 +270,8 @@ impl InboxStore for SqliteStore {
                 let inbox = query_one(
                     tx,
                     &format!(
-                        "INSERT INTO inboxes (account_id, name, kind, token, email_address, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {INBOX_COLUMNS}"
+                        "INSERT INTO inboxes (account_id, name, kind, token, email_address, identity_secret, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING {INBOX_COLUMNS}"
                     ),
                     params![
                         account.0,
@@ -279,6 +279,7 @@ impl InboxStore for SqliteStore {
                         inbox.kind.as_str(),
                         inbox.token,
                         inbox.email_address,
+                        inbox.identity_secret,
                         now.0
                     ],
                     "inbox",
@@ -339,6 +340,41 @@ impl InboxStore for SqliteStore {
             .await
             .map_err(db_error)?;
         row.map(|row| row.inbox().map_err(db_error)).transpose()
+    }
+
+    async fn update_inbox(
+        &self,
+        account: AccountId,
+        id: InboxId,
+        patch: InboxPatch,
+    ) -> StoreResult<Inbox> {
+        self.writer
+            .write(move |tx| {
+                query_one(
+                    tx,
+                    &format!(
+                        "UPDATE inboxes SET name = COALESCE(?3, name),
+                                identity_required = COALESCE(?4, identity_required)
+                         WHERE account_id = ?1 AND id = ?2 RETURNING {INBOX_COLUMNS}"
+                    ),
+                    params![account.0, id.0, patch.name, patch.identity_required],
+                    "inbox",
+                    |row| row.inbox(),
+                )
+            })
+            .await
+    }
+
+    async fn inbox_identity_secret(&self, account: AccountId, id: InboxId) -> StoreResult<String> {
+        sqlx::query_scalar::<_, String>(
+            "SELECT identity_secret FROM inboxes WHERE account_id = $1 AND id = $2",
+        )
+        .bind(account.0)
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?
+        .ok_or(StoreError::NotFound("inbox"))
     }
 }
 

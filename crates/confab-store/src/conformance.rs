@@ -37,6 +37,8 @@ macro_rules! conformance_tests {
             trash_is_purged_after_its_retention_once,
             email_threads_dedupes_and_finds_inboxes_by_address,
             email_replies_leave_through_the_outbox_once,
+            inbox_identity_secrets_and_settings,
+            contacts_are_found_by_external_id_in_their_account,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {$(

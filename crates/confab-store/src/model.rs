@@ -49,6 +49,16 @@ pub struct NewInbox {
     /// The public token (random, made by the caller).
     pub token: String,
     pub email_address: Option<String>,
+    /// The key contact identities are signed with (random, made by the
+    /// caller; never shown on public routes).
+    pub identity_secret: String,
+}
+
+/// Changes to an inbox; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct InboxPatch {
+    pub name: Option<String>,
+    pub identity_required: Option<bool>,
 }
 
 /// A new contact.

@@ -79,6 +79,16 @@ pub trait InboxStore: Send + Sync {
     async fn inbox_by_token(&self, token: &str) -> StoreResult<Option<Inbox>>;
     /// The inbox receiving mail at this address (any case), in any account.
     async fn inbox_by_email(&self, address: &str) -> StoreResult<Option<Inbox>>;
+    /// Renames an inbox or switches `identity_required`.
+    async fn update_inbox(
+        &self,
+        account: AccountId,
+        id: InboxId,
+        patch: InboxPatch,
+    ) -> StoreResult<Inbox>;
+    /// The key contact identities of this inbox are signed with. Kept out of
+    /// [`Inbox`] so it is never serialised by accident.
+    async fn inbox_identity_secret(&self, account: AccountId, id: InboxId) -> StoreResult<String>;
 }
 
 /// Contacts and their sessions (contact tokens).
@@ -96,6 +106,13 @@ pub trait ContactStore: Send + Sync {
         &self,
         account: AccountId,
         email: &str,
+    ) -> StoreResult<Option<Contact>>;
+    /// The contact with this external id (the app's own user id) in the
+    /// account, if any.
+    async fn contact_by_external_id(
+        &self,
+        account: AccountId,
+        external_id: &str,
     ) -> StoreResult<Option<Contact>>;
     async fn update_contact(
         &self,

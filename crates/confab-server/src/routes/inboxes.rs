@@ -2,8 +2,8 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use confab_domain::{Inbox, InboxKind, validate};
-use confab_store::NewInbox;
+use confab_domain::{Inbox, InboxId, InboxKind, validate};
+use confab_store::{InboxPatch, NewInbox};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +15,10 @@ use crate::extract::{Json, Path};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_inboxes, create_inbox))
+    OpenApiRouter::new()
+        .routes(routes!(list_inboxes, create_inbox))
+        .routes(routes!(update_inbox))
+        .routes(routes!(inbox_identity))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -71,6 +74,7 @@ async fn create_inbox(
         kind: request.kind,
         token: new_token(),
         email_address,
+        identity_secret: new_token(),
     };
     let inbox = state
         .store
@@ -78,4 +82,64 @@ async fn create_inbox(
         .await?;
     state.changed(account);
     Ok((StatusCode::CREATED, axum::Json(inbox)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateInbox {
+    pub name: Option<String>,
+    /// Refuse contact sessions without a signed `external_id`.
+    pub identity_required: Option<bool>,
+}
+
+/// Renames an inbox or switches signed identity on or off (admins only).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account}/inboxes/{id}", tag = "inboxes",
+    params(("account" = i64, Path), ("id" = i64, Path)), request_body = UpdateInbox,
+    responses((status = 200, body = Inbox), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn update_inbox(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path((account, id)): Path<(i64, i64)>,
+    Json(request): Json<UpdateInbox>,
+) -> ApiResult<axum::Json<Inbox>> {
+    let account = auth.admin_of(account)?;
+    let name = request
+        .name
+        .as_deref()
+        .map(|name| validate::required_text("name", name, validate::MAX_NAME_CHARS))
+        .transpose()?;
+    let patch = InboxPatch {
+        name,
+        identity_required: request.identity_required,
+    };
+    let inbox = state
+        .store
+        .update_inbox(account, InboxId(id), patch)
+        .await?;
+    Ok(axum::Json(inbox))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InboxIdentity {
+    /// The key a site or app backend signs user ids with:
+    /// `identity_hash = hex(HMAC-SHA256(identity_secret, external_id))`.
+    pub identity_secret: String,
+    pub identity_required: bool,
+}
+
+/// The inbox's identity secret, for the site's or app's backend (admins only).
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/inboxes/{id}/identity", tag = "inboxes",
+    params(("account" = i64, Path), ("id" = i64, Path)),
+    responses((status = 200, body = InboxIdentity), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn inbox_identity(
+    State(state): State<AppState>,
+    auth: AgentAuth,
+    Path((account, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<InboxIdentity>> {
+    let account = auth.admin_of(account)?;
+    let inbox = state.store.get_inbox(account, InboxId(id)).await?;
+    let identity_secret = state.store.inbox_identity_secret(account, inbox.id).await?;
+    Ok(axum::Json(InboxIdentity {
+        identity_secret,
+        identity_required: inbox.identity_required,
+    }))
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod contacts;
 pub mod conversations;
 pub mod health;
+pub mod identity;
 pub mod inboxes;
 pub mod public;
 pub mod webhooks;

@@ -5,7 +5,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use confab_domain::{Contact, ConversationId, Inbox, InboxKind, Message, validate};
-use confab_store::{NewContact, NewContactMessage};
+use confab_store::{ContactPatch, NewContact, NewContactMessage};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,6 +15,7 @@ use crate::auth::{new_token, token_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::routes::conversations::idempotency_key;
+use crate::routes::identity::verify_identity;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -64,6 +65,71 @@ pub struct ContactSessionRequest {
     /// What the widget saw: page, referrer, browser, OS, language, time zone …
     #[schema(value_type = Object)]
     pub browser: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The signed-in user's id in the site or app. Needs `identity_hash`;
+    /// the same id always comes back as the same contact.
+    pub external_id: Option<String>,
+    /// Lowercase hex HMAC-SHA256 of `external_id` under the inbox's identity
+    /// secret, computed by the site's or app's backend.
+    pub identity_hash: Option<String>,
+}
+
+/// The most characters an `external_id` may have.
+const MAX_EXTERNAL_ID_CHARS: usize = 255;
+
+/// The verified `external_id` of a session request, if it carries one;
+/// refuses unsigned or badly signed ones, and anonymous sessions where the
+/// inbox requires identity.
+async fn verified_external_id(
+    state: &AppState,
+    inbox: &Inbox,
+    request: &ContactSessionRequest,
+) -> ApiResult<Option<String>> {
+    let external_id = match request.external_id.as_deref() {
+        Some(id) => {
+            let checked = validate::optional_text("external_id", Some(id), MAX_EXTERNAL_ID_CHARS)?;
+            // The hash covers the exact bytes: no silent trimming.
+            if checked.as_deref() != Some(id) {
+                return Err(ApiError::invalid(
+                    "external_id",
+                    "must not be blank or have leading or trailing spaces",
+                ));
+            }
+            Some(id)
+        }
+        None => None,
+    };
+    match (external_id, request.identity_hash.as_deref()) {
+        (Some(external_id), Some(hash)) => {
+            let secret = state
+                .store
+                .inbox_identity_secret(inbox.account_id, inbox.id)
+                .await?;
+            if verify_identity(&secret, external_id, hash) {
+                Ok(Some(external_id.to_string()))
+            } else {
+                Err(identity_invalid())
+            }
+        }
+        (Some(_), None) => Err(identity_invalid()),
+        (None, Some(_)) => Err(ApiError::invalid(
+            "external_id",
+            "identity_hash needs the external_id it signs",
+        )),
+        (None, None) if inbox.identity_required => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "identity_required",
+            "this inbox only accepts identified users: send external_id and identity_hash",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+fn identity_invalid() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "identity_invalid",
+        "identity_hash is not the HMAC-SHA256 of external_id under this inbox's identity secret",
+    )
 }
 
 #[derive(Serialize, ToSchema)]
@@ -73,9 +139,10 @@ pub struct ContactSession {
     pub token: String,
 }
 
-/// Starts a visitor / app-user session: a new contact and its token.
+/// Starts a visitor / app-user session: a new contact (or, for a signed
+/// `external_id`, the contact it identified before) and a new token.
 #[utoipa::path(post, path = "/api/v1/public/inboxes/{inbox_token}/contacts", tag = "public", params(("inbox_token" = String, Path)),
-    request_body = ContactSessionRequest, responses((status = 201, body = ContactSession), (status = 404, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+    request_body = ContactSessionRequest, responses((status = 201, body = ContactSession), (status = 401, description = "`identity_invalid` or `identity_required`", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn create_contact(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -94,23 +161,63 @@ async fn create_contact(
             )
         })?
     };
-    let new = NewContact {
-        name: validate::optional_text("name", request.name.as_deref(), validate::MAX_NAME_CHARS)?,
-        email: request
-            .email
-            .as_deref()
-            .filter(|e| !e.trim().is_empty())
-            .map(|e| validate::email("email", e))
-            .transpose()?,
-        phone: validate::optional_text("phone", request.phone.as_deref(), 50)?,
-        browser: request.browser.unwrap_or_default(),
-        ..NewContact::default()
-    };
+    let external_id = verified_external_id(&state, &inbox, &request).await?;
+    let name = validate::optional_text("name", request.name.as_deref(), validate::MAX_NAME_CHARS)?;
+    let email = request
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| validate::email("email", e))
+        .transpose()?;
+    let phone = validate::optional_text("phone", request.phone.as_deref(), 50)?;
     let now = state.clock.now();
-    let contact = state
-        .store
-        .create_contact(inbox.account_id, new, now)
-        .await?;
+    let known = match external_id.as_deref() {
+        Some(id) => {
+            state
+                .store
+                .contact_by_external_id(inbox.account_id, id)
+                .await?
+        }
+        None => None,
+    };
+    let contact = match known {
+        // The same user again: the same contact, with what they sent now.
+        Some(contact) => {
+            let patch = ContactPatch {
+                name: name.map(Some),
+                email: email.map(Some),
+                phone: phone.map(Some),
+                browser: request.browser,
+                ..ContactPatch::default()
+            };
+            let changes = patch.name.is_some()
+                || patch.email.is_some()
+                || patch.phone.is_some()
+                || patch.browser.is_some();
+            if changes {
+                state
+                    .store
+                    .update_contact(inbox.account_id, contact.id, patch, now)
+                    .await?
+            } else {
+                contact
+            }
+        }
+        None => {
+            let new = NewContact {
+                name,
+                email,
+                phone,
+                external_id,
+                browser: request.browser.unwrap_or_default(),
+                ..NewContact::default()
+            };
+            state
+                .store
+                .create_contact(inbox.account_id, new, now)
+                .await?
+        }
+    };
     let session = new_token();
     state
         .store

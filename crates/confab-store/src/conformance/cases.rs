@@ -2406,3 +2406,155 @@ pub async fn email_replies_leave_through_the_outbox_once(store: &dyn Store) {
     assert_eq!(ids.len(), total, "no reply claimed twice");
     assert_eq!(total, 8);
 }
+
+pub async fn inbox_identity_secrets_and_settings(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let mut secrets = Vec::new();
+    for inbox in [&f.chat, &f.in_app, &f.email, &f.form] {
+        assert!(!inbox.identity_required, "off for new inboxes");
+        let secret = store
+            .inbox_identity_secret(f.account, inbox.id)
+            .await
+            .unwrap();
+        assert_eq!(secret.len(), 64, "{secret}");
+        assert!(secret.chars().all(|c| c.is_ascii_hexdigit()), "{secret}");
+        assert!(!secrets.contains(&secret), "one secret per inbox");
+        secrets.push(secret);
+    }
+    let renamed = store
+        .update_inbox(
+            f.account,
+            f.in_app.id,
+            InboxPatch {
+                name: Some("App".into()),
+                identity_required: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "App");
+    assert!(renamed.identity_required);
+    assert_eq!(renamed.token, f.in_app.token);
+    let unchanged = store
+        .update_inbox(f.account, f.in_app.id, InboxPatch::default())
+        .await
+        .unwrap();
+    assert_eq!(unchanged, renamed, "an empty patch changes nothing");
+    assert_eq!(
+        store.get_inbox(f.account, f.in_app.id).await.unwrap(),
+        renamed
+    );
+    let by_token = store.inbox_by_token(&f.in_app.token).await.unwrap();
+    assert_eq!(by_token, Some(renamed.clone()));
+    let off = store
+        .update_inbox(
+            f.account,
+            f.in_app.id,
+            InboxPatch {
+                identity_required: Some(false),
+                ..InboxPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!off.identity_required);
+    assert_eq!(off.name, "App");
+
+    let other = Fixture::new(store).await;
+    let foreign = store
+        .update_inbox(
+            other.account,
+            f.chat.id,
+            InboxPatch {
+                name: Some("Taken".into()),
+                ..InboxPatch::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(foreign, Err(StoreError::NotFound("inbox"))),
+        "{foreign:?}"
+    );
+    assert_eq!(
+        store.get_inbox(f.account, f.chat.id).await.unwrap().name,
+        f.chat.name
+    );
+    let foreign = store.inbox_identity_secret(other.account, f.chat.id).await;
+    assert!(
+        matches!(foreign, Err(StoreError::NotFound("inbox"))),
+        "{foreign:?}"
+    );
+}
+
+pub async fn contacts_are_found_by_external_id_in_their_account(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let other = Fixture::new(store).await;
+    assert_eq!(
+        store
+            .contact_by_external_id(f.account, "user-42")
+            .await
+            .unwrap(),
+        None
+    );
+    let ours = store
+        .create_contact(
+            f.account,
+            NewContact {
+                name: Some("Dora".into()),
+                external_id: Some("user-42".into()),
+                ..NewContact::default()
+            },
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ours.external_id.as_deref(), Some("user-42"));
+    let found = store
+        .contact_by_external_id(f.account, "user-42")
+        .await
+        .unwrap();
+    assert_eq!(found, Some(ours.clone()));
+    assert_eq!(
+        store
+            .contact_by_external_id(f.account, "USER-42")
+            .await
+            .unwrap(),
+        None,
+        "external ids are exact"
+    );
+    assert_eq!(
+        store
+            .contact_by_external_id(other.account, "user-42")
+            .await
+            .unwrap(),
+        None,
+        "nothing crosses accounts"
+    );
+    let theirs = store
+        .create_contact(
+            other.account,
+            NewContact {
+                external_id: Some("user-42".into()),
+                ..NewContact::default()
+            },
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .contact_by_external_id(other.account, "user-42")
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(theirs.id)
+    );
+    assert_eq!(
+        store
+            .contact_by_external_id(f.account, "user-42")
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(ours.id)
+    );
+}

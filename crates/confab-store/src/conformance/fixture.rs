@@ -30,6 +30,14 @@ fn unique(prefix: &str) -> String {
     )
 }
 
+/// A distinct 64-hex-character secret (the server makes random ones).
+pub fn identity_secret() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{:032x}{n:032x}", std::process::id())
+}
+
 impl Fixture {
     /// Creates the account and everything in it.
     pub async fn new(store: &dyn Store) -> Fixture {
@@ -71,6 +79,7 @@ impl Fixture {
                         token: unique(&format!("tok-{}-", kind.as_str())),
                         email_address: (kind == InboxKind::Email)
                             .then(|| format!("support{tag}@acme.test")),
+                        identity_secret: identity_secret(),
                     },
                     T0,
                 )
