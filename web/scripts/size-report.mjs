@@ -44,6 +44,39 @@ for (const [name, raw, packed, first] of rows.sort((a, b) => b[2] - a[2])) {
   console.log(`  ${first ? '*' : ' '} ${name.padEnd(40)} ${kb(raw).padStart(10)} ${kb(packed).padStart(10)} gzip`);
 }
 console.log(`initial JavaScript: ${kb(initialJs)} gzipped (budget ${kb(BUDGET_JS_GZIP)}); initial CSS: ${kb(initialCss)} gzipped`);
+// With --write-markdown FILE: (re)write the web-size section of that file.
+const flag = process.argv.indexOf('--write-markdown');
+if (flag !== -1 && process.argv[flag + 1]) {
+  const file = process.argv[flag + 1];
+  const start = '<!-- bench:web-size:start -->';
+  const end = '<!-- bench:web-size:end -->';
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const section = [
+    start,
+    '<!-- Written by web/scripts/size-report.mjs from the build; rerun it rather than editing. -->',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC from \`web/dist\` (svelte ${pkg.devDependencies?.svelte ?? '?'}, vite ${pkg.devDependencies?.vite ?? '?'}), gzip level 9.`,
+    '',
+    '```sh',
+    'npm --prefix web ci && npm --prefix web run build',
+    `node web/scripts/size-report.mjs --write-markdown docs/benchmarks.md`,
+    '```',
+    '',
+    '| what the first page loads | gzipped | target |',
+    '| --- | --- | --- |',
+    `| JavaScript | ${kb(initialJs)} | ≤ ${kb(BUDGET_JS_GZIP)}: ${initialJs <= BUDGET_JS_GZIP ? 'met' : '**not met**'} |`,
+    `| CSS | ${kb(initialCss)} | |`,
+    end,
+  ].join('\n');
+  const text = readFileSync(file, 'utf8');
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  const next = from !== -1 && to > from
+    ? text.slice(0, from) + section + text.slice(to + end.length)
+    : `${text.trimEnd()}\n\n## Agent web UI: initial download\n\n${section}\n`;
+  writeFileSync(file, next);
+  console.log(`wrote the web-size section of ${file}`);
+}
 if (initialJs > BUDGET_JS_GZIP) {
   console.error('initial JavaScript is over budget');
   process.exit(1);
