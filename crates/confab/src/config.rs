@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// smtp://127.0.0.1:25, smtp://user:pass@host:587?tls=required or smtps://host:465.
     #[arg(long, env = "CONFAB_SMTP_RELAY")]
     pub smtp_relay: Option<String>,
+    /// On an empty database, create a demo workspace first (sign in as
+    /// admin@demo.confab.test / demo-password).
+    #[arg(long)]
+    pub demo: bool,
     /// From address for replies of inboxes without their own (form inboxes);
     /// default noreply@ the public URL's host.
     #[arg(long, env = "CONFAB_SMTP_FROM")]
@@ -120,6 +124,7 @@ pub struct Settings {
     pub nats_url: Option<String>,
     pub server: ServerConfig,
     pub mail: MailSettings,
+    pub demo: bool,
 }
 
 impl ServeArgs {
@@ -187,6 +192,7 @@ impl ServeArgs {
             from: self.smtp_from.or(file.smtp_from),
         };
         Ok(Settings {
+            demo: self.demo,
             nats_url,
             mail,
             listen: self

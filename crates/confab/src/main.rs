@@ -1,6 +1,7 @@
 //! `confab`: serve the help desk, apply migrations, script installs.
 
 mod config;
+mod demo;
 mod store;
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the server (HTTP API, UI, scheduler). Applies migrations first.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate(DatabaseArgs),
     /// Scripted administration.
@@ -78,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => {
             store::open(&args.url()).await?;
             eprintln!("migrations applied");
@@ -186,6 +187,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let store = store::open(&settings.database_url).await?;
+    if settings.demo {
+        let admin = hash(demo::ADMIN_PASSWORD.into()).await?;
+        let agent = hash(demo::ADMIN_PASSWORD.into()).await?;
+        if demo::seed(store.as_ref(), admin, agent, SystemClock.now()).await? {
+            eprintln!(
+                "Demo workspace created: sign in as {} / {}",
+                demo::ADMIN_EMAIL,
+                demo::ADMIN_PASSWORD
+            );
+        }
+    }
     let state = AppState::new(store, Arc::new(SystemClock), settings.server);
     if let Some(url) = &settings.nats_url {
         let cluster = confab_server::events::cluster::Cluster::connect(url)
