@@ -54,6 +54,24 @@ async fn insert_message(
     row.message().map_err(db_error)
 }
 
+/// An earlier message answered again, with its conversation: nothing written.
+async fn replayed(
+    tx: &mut PgConnection,
+    account: AccountId,
+    message: Option<Message>,
+) -> StoreResult<Option<Posted>> {
+    let Some(message) = message else {
+        return Ok(None);
+    };
+    let conversation = load_conversation(tx, account, message.conversation_id).await?;
+    Ok(Some(Posted {
+        conversation,
+        message,
+        created_conversation: false,
+        created_message: false,
+    }))
+}
+
 /// The message an idempotency key already produced, with its conversation.
 async fn replay(
     tx: &mut PgConnection,
@@ -74,15 +92,8 @@ async fn replay(
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_error)?;
-    let Some(row) = row else { return Ok(None) };
-    let message = row.message().map_err(db_error)?;
-    let conversation = load_conversation(tx, account, message.conversation_id).await?;
-    Ok(Some(Posted {
-        conversation,
-        message,
-        created_conversation: false,
-        created_message: false,
-    }))
+    let message = row.map(|row| row.message()).transpose().map_err(db_error)?;
+    replayed(tx, account, message).await
 }
 
 /// The message an e-mail `Message-ID` already produced in the account.
@@ -101,15 +112,8 @@ async fn replay_email(
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_error)?;
-    let Some(row) = row else { return Ok(None) };
-    let message = row.message().map_err(db_error)?;
-    let conversation = load_conversation(tx, account, message.conversation_id).await?;
-    Ok(Some(Posted {
-        conversation,
-        message,
-        created_conversation: false,
-        created_message: false,
-    }))
+    let message = row.map(|row| row.message()).transpose().map_err(db_error)?;
+    replayed(tx, account, message).await
 }
 
 /// A post whose idempotency key lost a race: the index refused the second

@@ -54,6 +54,24 @@ fn insert_message(tx: &Connection, row: NewMessageRow<'_>, now: Timestamp) -> St
     )
 }
 
+/// An earlier message answered again, with its conversation: nothing written.
+fn replayed(
+    tx: &Connection,
+    account: AccountId,
+    message: Option<Message>,
+) -> StoreResult<Option<Posted>> {
+    let Some(message) = message else {
+        return Ok(None);
+    };
+    let conversation = load_conversation(tx, account, message.conversation_id)?;
+    Ok(Some(Posted {
+        conversation,
+        message,
+        created_conversation: false,
+        created_message: false,
+    }))
+}
+
 /// The message an idempotency key already produced, with its conversation.
 fn replay(
     tx: &Connection,
@@ -71,16 +89,7 @@ fn replay(
         params![account.0, sender_type.as_str(), sender_id, key],
         |row| row.message(),
     )?;
-    let Some(message) = message else {
-        return Ok(None);
-    };
-    let conversation = load_conversation(tx, account, message.conversation_id)?;
-    Ok(Some(Posted {
-        conversation,
-        message,
-        created_conversation: false,
-        created_message: false,
-    }))
+    replayed(tx, account, message)
 }
 
 /// The message an e-mail `Message-ID` already produced in the account.
@@ -98,16 +107,7 @@ fn replay_email(
         params![account.0, id],
         |row| row.message(),
     )?;
-    let Some(message) = message else {
-        return Ok(None);
-    };
-    let conversation = load_conversation(tx, account, message.conversation_id)?;
-    Ok(Some(Posted {
-        conversation,
-        message,
-        created_conversation: false,
-        created_message: false,
-    }))
+    replayed(tx, account, message)
 }
 
 /// A contact's message: through the state machine, into the log.

@@ -134,11 +134,11 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
 }
 
-/// Fills the database when it has no account yet; returns whether it did.
+/// Fills the database when it has no account yet (every demo agent signs
+/// in with the password `password_hash` is the hash of); returns whether it did.
 pub async fn seed(
     store: &dyn Store,
-    admin_password_hash: String,
-    agent_password_hash: String,
+    password_hash: String,
     now: Timestamp,
 ) -> anyhow::Result<bool> {
     if store.count_accounts().await? > 0 {
@@ -152,7 +152,7 @@ pub async fn seed(
             NewAgent {
                 name: "Ada Admin".into(),
                 email: ADMIN_EMAIL.into(),
-                password_hash: admin_password_hash,
+                password_hash: password_hash.clone(),
                 role: Role::Admin,
             },
             start,
@@ -170,7 +170,7 @@ pub async fn seed(
                     NewAgent {
                         name: name.into(),
                         email: email.into(),
-                        password_hash: agent_password_hash.clone(),
+                        password_hash: password_hash.clone(),
                         role: Role::Agent,
                     },
                     start,

@@ -188,9 +188,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let store = store::open(&settings.database_url).await?;
     if settings.demo {
-        let admin = hash(demo::ADMIN_PASSWORD.into()).await?;
-        let agent = hash(demo::ADMIN_PASSWORD.into()).await?;
-        if demo::seed(store.as_ref(), admin, agent, SystemClock.now()).await? {
+        let password_hash = hash(demo::ADMIN_PASSWORD.into()).await?;
+        if demo::seed(store.as_ref(), password_hash, SystemClock.now()).await? {
             eprintln!(
                 "Demo workspace created: sign in as {} / {}",
                 demo::ADMIN_EMAIL,
