@@ -67,6 +67,13 @@ pub struct Inbox {
     /// Contact sessions must carry an `external_id` signed with the inbox's
     /// identity secret (HMAC-SHA256); anonymous sessions are refused.
     pub identity_required: bool,
+    /// How the chat widget looks and greets visitors (chat inboxes).
+    #[serde(default)]
+    pub widget: crate::widget::WidgetSettings,
+    /// Form inboxes: where an HTML form post sends the visitor afterwards
+    /// (else Confab shows its own thank-you page).
+    #[serde(default)]
+    pub thank_you_url: Option<String>,
     pub created_at: Timestamp,
 }
 

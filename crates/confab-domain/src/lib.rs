@@ -11,6 +11,7 @@ pub mod ids;
 pub mod search;
 pub mod time;
 pub mod validate;
+pub mod widget;
 
 pub use entities::*;
 pub use event::EventType;
@@ -19,3 +20,4 @@ pub use folder::{
 };
 pub use ids::*;
 pub use time::Timestamp;
+pub use widget::{PreChat, WidgetPosition, WidgetSettings};

@@ -32,6 +32,9 @@ pub struct ServerConfig {
     pub dead_after: std::time::Duration,
     /// Days a conversation stays in the trash before it is purged for good.
     pub trash_retention_days: i64,
+    /// After how long an agent's chat reply is e-mailed to a visitor whose
+    /// widget did not receive it; `None`: chat replies stay in the chat.
+    pub chat_email_delay: Option<std::time::Duration>,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +57,7 @@ impl Default for ServerConfig {
             ping_every: std::time::Duration::from_secs(15),
             dead_after: std::time::Duration::from_secs(45),
             trash_retention_days: 30,
+            chat_email_delay: None,
         }
     }
 }

@@ -474,6 +474,52 @@ async fn conversation_life_and_search(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // The inbox's thank-you page: HTML posts go there (or to a page of the
+    // same site), never to another site.
+    let (status, _) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/accounts/{}/inboxes/{}", agent.account, form["id"]),
+            Some(&agent.token),
+            Some(json!({"thank_you_url": "ftp://acme.test/x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, updated) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/accounts/{}/inboxes/{}", agent.account, form["id"]),
+            Some(&agent.token),
+            Some(json!({"thank_you_url": "https://acme.test/thanks"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(updated["thank_you_url"], "https://acme.test/thanks");
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (redirect_to, expected) in [
+        (None, "https://acme.test/thanks"),
+        (
+            Some("https://acme.test/pricing?sent=1"),
+            "https://acme.test/pricing?sent=1",
+        ),
+        (Some("https://evil.test/phish"), "https://acme.test/thanks"),
+    ] {
+        let mut fields = vec![("email", "eva@example.com"), ("message", "Redirect me")];
+        if let Some(to) = redirect_to {
+            fields.push(("redirect_to", to));
+        }
+        let response = no_follow
+            .post(&form_url)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], expected);
+    }
     let (_, forms) = app
         .call(
             Method::GET,
@@ -484,7 +530,7 @@ async fn conversation_life_and_search(app: TestApp) {
         .await;
     assert_eq!(
         forms["items"].as_array().unwrap().len(),
-        2,
+        5,
         "each submission is a ticket"
     );
 }

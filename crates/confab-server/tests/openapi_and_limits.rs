@@ -76,6 +76,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/public/inboxes/{inbox_token}/messages"),
     ("post", "/api/v1/public/inboxes/{inbox_token}/messages"),
     ("post", "/api/v1/public/inboxes/{inbox_token}/form"),
+    ("get", "/api/v1/public/inboxes/{inbox_token}"),
+    ("patch", "/api/v1/public/inboxes/{inbox_token}/contact"),
     ("get", "/api/v1/accounts/{account}/events"),
     ("get", "/api/v1/accounts/{account}/webhooks"),
     ("post", "/api/v1/accounts/{account}/webhooks"),

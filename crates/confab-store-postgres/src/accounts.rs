@@ -330,14 +330,20 @@ impl InboxStore for PostgresStore {
     ) -> StoreResult<Inbox> {
         let sql = format!(
             "UPDATE inboxes SET name = COALESCE($3, name),
-                    identity_required = COALESCE($4, identity_required)
+                    identity_required = COALESCE($4, identity_required),
+                    widget = COALESCE($5, widget),
+                    thank_you_url = CASE WHEN $6 THEN $7 ELSE thank_you_url END
              WHERE account_id = $1 AND id = $2 RETURNING {INBOX_COLUMNS}"
         );
+        let widget = patch.widget.as_ref().map(widget_json).transpose()?;
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account.0)
             .bind(id.0)
             .bind(patch.name)
             .bind(patch.identity_required)
+            .bind(widget)
+            .bind(patch.thank_you_url.is_some())
+            .bind(patch.thank_you_url.flatten())
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?
@@ -356,6 +362,11 @@ impl InboxStore for PostgresStore {
         .map_err(db_error)?
         .ok_or(StoreError::NotFound("inbox"))
     }
+}
+
+/// Widget settings as the JSON text the `widget` column holds.
+fn widget_json(widget: &confab_domain::WidgetSettings) -> StoreResult<String> {
+    serde_json::to_string(widget).map_err(|e| StoreError::Database(e.to_string()))
 }
 
 /// Loads an inbox of the account inside a transaction.

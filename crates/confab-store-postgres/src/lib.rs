@@ -103,6 +103,8 @@ pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
         } else if constraint == EMAIL_ID_INDEX {
             // The same mail delivered twice at once: likewise.
             "email_message_id"
+        } else if constraint.contains("external_id") {
+            "external_id"
         } else if constraint.contains("email_address") {
             "email_address"
         } else if constraint.contains("email") {

@@ -197,4 +197,28 @@ impl MailStore for PostgresStore {
         tx.commit().await.map_err(db_error)?;
         Ok(message)
     }
+
+    async fn contact_received(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        message: MessageId,
+    ) -> StoreResult<u64> {
+        let dropped = sqlx::query(
+            "DELETE FROM outbound_mail
+             WHERE account_id = $1 AND unless_received AND status = 'pending' AND attempts = 0
+               AND message_id IN (
+                   SELECT m.id FROM messages r
+                   JOIN conversations c ON c.id = r.conversation_id AND c.contact_id = $2
+                   JOIN messages m ON m.conversation_id = r.conversation_id AND m.id <= r.id
+                   WHERE r.account_id = $1 AND r.id = $3)",
+        )
+        .bind(account.0)
+        .bind(contact.0)
+        .bind(message.0)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(dropped.rows_affected())
+    }
 }

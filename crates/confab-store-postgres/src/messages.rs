@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use confab_domain::*;
-use confab_store::plan::{apply_outcome, conversation_event, message_event};
+use confab_store::plan::{apply_outcome, conversation_event, mail_plan, message_event};
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
 use sqlx::PgConnection;
@@ -322,20 +322,18 @@ impl PostgresStore {
         let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
         let before = conversation.folder;
         apply_outcome(&mut conversation, &outcome);
-        // A reply on an e-mail or form ticket leaves by e-mail, when the contact has an address.
-        let mail_id = match message.email_message_id.as_deref() {
-            Some(id)
-                if !message.private
-                    && matches!(conversation.inbox_kind, InboxKind::Email | InboxKind::Form)
-                    && crate::contacts::load_contact(&mut tx, account, conversation.contact_id)
-                        .await?
-                        .email
-                        .is_some() =>
-            {
-                Some(id)
-            }
-            _ => None,
-        };
+        // A reply on an e-mail or form ticket leaves by e-mail, when the contact
+        // has an address; on chat, later, for a visitor who left the page.
+        let may_mail = matches!(conversation.inbox_kind, InboxKind::Email | InboxKind::Form)
+            || message.chat_email_at.is_some();
+        let has_email = !message.private
+            && may_mail
+            && crate::contacts::load_contact(&mut tx, account, conversation.contact_id)
+                .await?
+                .email
+                .is_some();
+        let plan = mail_plan(conversation.inbox_kind, message, has_email, now);
+        let mail_id = plan.and(message.email_message_id.as_deref());
         let stored = insert_message(
             &mut tx,
             NewMessageRow {
@@ -348,19 +346,23 @@ impl PostgresStore {
                 private: message.private,
                 idempotency_key: message.idempotency_key.as_deref(),
                 email_message_id: mail_id,
-                delivery: mail_id.map(|_| DeliveryStatus::Pending),
+                delivery: plan
+                    .filter(|p| !p.unless_received)
+                    .map(|_| DeliveryStatus::Pending),
             },
             now,
         )
         .await?;
-        if mail_id.is_some() {
+        if let Some(plan) = plan {
             sqlx::query(
-                "INSERT INTO outbound_mail (account_id, message_id, status, next_attempt_at, created_at)
-                 VALUES ($1, $2, 'pending', $3, $3)",
+                "INSERT INTO outbound_mail (account_id, message_id, status, next_attempt_at, created_at, unless_received)
+                 VALUES ($1, $2, 'pending', $3, $4, $5)",
             )
             .bind(account.0)
             .bind(stored.id.0)
+            .bind(plan.send_at.0)
             .bind(now.0)
+            .bind(plan.unless_received)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;

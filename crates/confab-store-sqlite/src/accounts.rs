@@ -348,16 +348,32 @@ impl InboxStore for SqliteStore {
         id: InboxId,
         patch: InboxPatch,
     ) -> StoreResult<Inbox> {
+        let widget = patch
+            .widget
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Database(e.to_string()))?;
         self.writer
             .write(move |tx| {
                 query_one(
                     tx,
                     &format!(
                         "UPDATE inboxes SET name = COALESCE(?3, name),
-                                identity_required = COALESCE(?4, identity_required)
+                                identity_required = COALESCE(?4, identity_required),
+                                widget = COALESCE(?5, widget),
+                                thank_you_url = CASE WHEN ?6 THEN ?7 ELSE thank_you_url END
                          WHERE account_id = ?1 AND id = ?2 RETURNING {INBOX_COLUMNS}"
                     ),
-                    params![account.0, id.0, patch.name, patch.identity_required],
+                    params![
+                        account.0,
+                        id.0,
+                        patch.name,
+                        patch.identity_required,
+                        widget,
+                        patch.thank_you_url.is_some(),
+                        patch.thank_you_url.flatten()
+                    ],
                     "inbox",
                     |row| row.inbox(),
                 )

@@ -115,7 +115,9 @@ pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
 
 /// Which field a unique-constraint message names.
 pub(crate) fn duplicate_field(message: &str) -> &'static str {
-    if message.contains("email_address") {
+    if message.contains("external_id") {
+        "external_id"
+    } else if message.contains("email_address") {
         "email_address"
     } else if message.contains("email") {
         "email"

@@ -49,6 +49,42 @@ impl MailStore for SqliteStore {
             .write(move |tx| retry(tx, account, message, now))
             .await
     }
+
+    async fn contact_received(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        message: MessageId,
+    ) -> StoreResult<u64> {
+        // Most receipts find nothing to drop: look before queueing a write.
+        let waiting: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM outbound_mail WHERE account_id = $1 AND unless_received = 1
+                 AND status = 'pending' AND attempts = 0 LIMIT 1",
+        )
+        .bind(account.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(crate::db_error)?;
+        if waiting.is_none() {
+            return Ok(0);
+        }
+        self.writer
+            .write(move |tx| {
+                let dropped = execute(
+                    tx,
+                    "DELETE FROM outbound_mail
+                     WHERE account_id = ?1 AND unless_received = 1 AND status = 'pending' AND attempts = 0
+                       AND message_id IN (
+                           SELECT m.id FROM messages r
+                           JOIN conversations c ON c.id = r.conversation_id AND c.contact_id = ?2
+                           JOIN messages m ON m.conversation_id = r.conversation_id AND m.id <= r.id
+                           WHERE r.account_id = ?1 AND r.id = ?3)",
+                    [account.0, contact.0, message.0],
+                )?;
+                Ok(dropped as u64)
+            })
+            .await
+    }
 }
 
 fn load_message(tx: &Connection, account: AccountId, id: MessageId) -> StoreResult<Message> {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use confab_domain::*;
-use confab_store::plan::{apply_outcome, conversation_event, message_event};
+use confab_store::plan::{apply_outcome, conversation_event, mail_plan, message_event};
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
 use rusqlite::{Connection, params};
@@ -267,19 +267,17 @@ fn post_agent_message(
     let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
     let before = conversation.folder;
     apply_outcome(&mut conversation, &outcome);
-    // A reply on an e-mail or form ticket leaves by e-mail, when the contact has an address.
-    let mail_id = match message.email_message_id.as_deref() {
-        Some(id)
-            if !message.private
-                && matches!(conversation.inbox_kind, InboxKind::Email | InboxKind::Form)
-                && load_contact(tx, account, conversation.contact_id)?
-                    .email
-                    .is_some() =>
-        {
-            Some(id)
-        }
-        _ => None,
-    };
+    // A reply on an e-mail or form ticket leaves by e-mail, when the contact
+    // has an address; on chat, later, for a visitor who left the page.
+    let may_mail = matches!(conversation.inbox_kind, InboxKind::Email | InboxKind::Form)
+        || message.chat_email_at.is_some();
+    let has_email = !message.private
+        && may_mail
+        && load_contact(tx, account, conversation.contact_id)?
+            .email
+            .is_some();
+    let plan = mail_plan(conversation.inbox_kind, &message, has_email, now);
+    let mail_id = plan.and(message.email_message_id.as_deref());
     let stored = insert_message(
         tx,
         NewMessageRow {
@@ -292,16 +290,18 @@ fn post_agent_message(
             private: message.private,
             idempotency_key: message.idempotency_key.as_deref(),
             email_message_id: mail_id,
-            delivery: mail_id.map(|_| DeliveryStatus::Pending),
+            delivery: plan
+                .filter(|p| !p.unless_received)
+                .map(|_| DeliveryStatus::Pending),
         },
         now,
     )?;
-    if mail_id.is_some() {
+    if let Some(plan) = plan {
         execute(
             tx,
-            "INSERT INTO outbound_mail (account_id, message_id, status, next_attempt_at, created_at)
-             VALUES (?1, ?2, 'pending', ?3, ?3)",
-            params![account.0, stored.id.0, now.0],
+            "INSERT INTO outbound_mail (account_id, message_id, status, next_attempt_at, created_at, unless_received)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5)",
+            params![account.0, stored.id.0, plan.send_at.0, now.0, plan.unless_received],
         )?;
     }
     if !message.private {

@@ -37,7 +37,9 @@ macro_rules! conformance_tests {
             trash_is_purged_after_its_retention_once,
             email_threads_dedupes_and_finds_inboxes_by_address,
             email_replies_leave_through_the_outbox_once,
+            chat_replies_reach_visitors_who_left_by_email,
             inbox_identity_secrets_and_settings,
+            inbox_widget_settings,
             contacts_are_found_by_external_id_in_their_account,
         );
     };

@@ -59,6 +59,10 @@ pub struct NewInbox {
 pub struct InboxPatch {
     pub name: Option<String>,
     pub identity_required: Option<bool>,
+    /// Replaces the widget settings (validated by the caller).
+    pub widget: Option<confab_domain::WidgetSettings>,
+    /// Sets (`Some(Some(url))`) or clears (`Some(None)`) a form's thank-you page.
+    pub thank_you_url: Option<Option<String>>,
 }
 
 /// A new contact.
@@ -118,6 +122,10 @@ pub struct NewAgentMessage {
     /// e-mail or form inbox, the reply is not private and the contact has
     /// an address.
     pub email_message_id: Option<String>,
+    /// On chat: when the reply goes to the contact by e-mail (with
+    /// `email_message_id`) unless their widget received it before — for
+    /// visitors who left the page. `None`: chat replies stay in the chat.
+    pub chat_email_at: Option<Timestamp>,
 }
 
 /// A reply waiting in the outbox, with what sending it needs.

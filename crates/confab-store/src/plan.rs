@@ -100,3 +100,38 @@ pub fn merge_attributes(
         }
     }
 }
+
+/// How an agent reply leaves by e-mail, if it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailPlan {
+    /// When the outbox sends it.
+    pub send_at: Timestamp,
+    /// Dropped if the contact's widget receives the reply first (chat).
+    pub unless_received: bool,
+}
+
+/// Whether an agent reply leaves by e-mail: at once on e-mail and form
+/// tickets; on chat, after the caller's delay and only if the visitor's
+/// widget did not receive it by then. Never for private notes, never
+/// without a `Message-ID` or a contact address.
+pub fn mail_plan(
+    kind: InboxKind,
+    message: &crate::model::NewAgentMessage,
+    contact_has_email: bool,
+    now: Timestamp,
+) -> Option<MailPlan> {
+    if message.private || message.email_message_id.is_none() || !contact_has_email {
+        return None;
+    }
+    match kind {
+        InboxKind::Email | InboxKind::Form => Some(MailPlan {
+            send_at: now,
+            unless_received: false,
+        }),
+        InboxKind::Chat => message.chat_email_at.map(|send_at| MailPlan {
+            send_at,
+            unless_received: true,
+        }),
+        InboxKind::InApp => None,
+    }
+}

@@ -22,8 +22,7 @@ pub const WEBHOOK_COLUMNS: &str =
 /// The column list every delivery query selects.
 pub const DELIVERY_COLUMNS: &str = "id, webhook_id, seq, event_type, status, attempts, last_status, last_error, next_attempt_at, created_at, delivered_at";
 /// The column list every inbox query selects.
-pub const INBOX_COLUMNS: &str =
-    "id, account_id, name, kind, token, email_address, identity_required, created_at";
+pub const INBOX_COLUMNS: &str = "id, account_id, name, kind, token, email_address, identity_required, widget, thank_you_url, created_at";
 
 fn corrupt(what: &str, value: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unexpected {what} {value:?} in the database").into())
@@ -131,6 +130,9 @@ pub trait EntityRow {
             token: self.text("token")?,
             email_address: self.opt_text("email_address")?,
             identity_required: self.flag("identity_required")?,
+            widget: serde_json::from_str(&self.text("widget")?)
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            thank_you_url: self.opt_text("thank_you_url")?,
             created_at: Timestamp(self.int("created_at")?),
         })
     }

@@ -360,6 +360,16 @@ pub trait MailStore: Send + Sync {
         message: MessageId,
         now: Timestamp,
     ) -> StoreResult<Message>;
+    /// The contact's widget received `message` (of one of their
+    /// conversations): its e-mail copy, and those of earlier replies in that
+    /// conversation, are no longer needed and are dropped unless already
+    /// being sent. Answers how many were dropped.
+    async fn contact_received(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        message: MessageId,
+    ) -> StoreResult<u64>;
 }
 
 /// Everything a Confab server needs from its database.

@@ -84,6 +84,11 @@ pub struct ServeArgs {
     /// default noreply@ the public URL's host.
     #[arg(long, env = "CONFAB_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// Seconds after which an agent's chat reply is also e-mailed to a
+    /// visitor who left an address and whose widget did not receive it (they
+    /// left the page); 0 turns it off. Default 120; needs --smtp-relay.
+    #[arg(long, env = "CONFAB_CHAT_EMAIL_DELAY")]
+    pub chat_email_delay: Option<u64>,
 }
 
 /// E-mail settings, resolved.
@@ -115,6 +120,7 @@ struct FileSettings {
     smtp_tls_key: Option<PathBuf>,
     smtp_relay: Option<String>,
     smtp_from: Option<String>,
+    chat_email_delay: Option<u64>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -170,6 +176,16 @@ impl ServeArgs {
                 .trash_retention_days
                 .or(file.trash_retention_days)
                 .unwrap_or(defaults.trash_retention_days),
+            // Chat replies can only reach a visitor by e-mail through a relay.
+            chat_email_delay: match (
+                self.smtp_relay.is_some() || file.smtp_relay.is_some(),
+                self.chat_email_delay
+                    .or(file.chat_email_delay)
+                    .unwrap_or(120),
+            ) {
+                (true, seconds) if seconds > 0 => Some(std::time::Duration::from_secs(seconds)),
+                _ => None,
+            },
             ..defaults
         };
         let nats_url = self.nats_url.or(file.nats_url);

@@ -237,7 +237,9 @@ impl ClientMessages for AgentClient {
 /// `contact_token` or `X-Contact-Token`: agent replies (never private
 /// notes), the conversation's state as the contact sees it (`open` or
 /// `closed`), agent typing, and team availability. The contact sends
-/// `{"type":"typing","typing":true}`.
+/// `{"type":"typing","typing":true}`, and `{"type":"received","message_id":N}`
+/// once it shows an agent reply (a reply not received by then is e-mailed to
+/// a visitor who left an address, see `--chat-email-delay`).
 #[utoipa::path(get, path = "/api/v1/public/inboxes/{inbox_token}/ws", tag = "public", params(("inbox_token" = String, Path), StreamParams),
     responses((status = 101, description = "switching to WebSocket"), (status = 401, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 async fn contact_stream(
@@ -319,7 +321,13 @@ async fn contact_stream(
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ContactSays {
-    Typing { typing: bool },
+    Typing {
+        typing: bool,
+    },
+    /// The widget shows this message: its e-mail copy is not needed.
+    Received {
+        message_id: i64,
+    },
 }
 
 struct ContactClient {
@@ -331,8 +339,21 @@ struct ContactClient {
 
 impl ClientMessages for ContactClient {
     async fn handle(&mut self, text: &str) {
-        let Ok(ContactSays::Typing { typing }) = serde_json::from_str::<ContactSays>(text) else {
-            return;
+        let typing = match serde_json::from_str::<ContactSays>(text) {
+            Ok(ContactSays::Typing { typing }) => typing,
+            Ok(ContactSays::Received { message_id }) => {
+                // Only the contact's own conversations (the store checks).
+                if let Err(error) = self
+                    .state
+                    .store
+                    .contact_received(self.account, self.contact, MessageId(message_id))
+                    .await
+                {
+                    tracing::warn!(%error, "recording a receipt");
+                }
+                return;
+            }
+            Err(_) => return,
         };
         let Ok(conversations) = self
             .state

@@ -107,7 +107,7 @@ pub struct UpdateContact {
 }
 
 /// Tells "absent" (outer None) from "null" (Some(None)).
-fn present<'de, D: serde::Deserializer<'de>>(
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(deserializer).map(Some)

@@ -515,17 +515,24 @@ async fn post_message(
 ) -> ApiResult<(StatusCode, axum::Json<PostedMessage>)> {
     let account = auth.account(account)?;
     let body = validate::message_body(&request.body)?;
+    let now = state.clock.now();
     let message = NewAgentMessage {
         agent_id: auth.agent.id,
         body,
         private: request.private,
         idempotency_key: idempotency_key(&headers)?,
         email_message_id: Some(state.config.new_message_id(account)),
+        // For a chat visitor who leaves before the reply reaches their widget.
+        chat_email_at: state
+            .config
+            .chat_email_delay
+            .map(|delay| now.plus_millis(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))),
     };
     let posted = state
         .store
-        .post_agent_message(account, ConversationId(id), message, state.clock.now())
+        .post_agent_message(account, ConversationId(id), message, now)
         .await?;
+
     state.changed(account);
     let status = if posted.created_message {
         StatusCode::CREATED

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use confab_domain::{Inbox, InboxId, InboxKind, validate};
+use confab_domain::{Inbox, InboxId, InboxKind, WidgetSettings, validate};
 use confab_store::{InboxPatch, NewInbox};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -89,9 +89,17 @@ pub struct UpdateInbox {
     pub name: Option<String>,
     /// Refuse contact sessions without a signed `external_id`.
     pub identity_required: Option<bool>,
+    /// Replaces the chat widget's settings (colour, position, pre-chat form, texts).
+    pub widget: Option<WidgetSettings>,
+    /// Form inboxes: the page an HTML form post redirects to (`null` clears:
+    /// Confab's own thank-you page).
+    #[serde(default, deserialize_with = "crate::routes::contacts::present")]
+    #[schema(value_type = Option<String>)]
+    pub thank_you_url: Option<Option<String>>,
 }
 
-/// Renames an inbox or switches signed identity on or off (admins only).
+/// Renames an inbox, switches signed identity on or off, or sets the chat
+/// widget's look and texts (admins only).
 #[utoipa::path(patch, path = "/api/v1/accounts/{account}/inboxes/{id}", tag = "inboxes",
     params(("account" = i64, Path), ("id" = i64, Path)), request_body = UpdateInbox,
     responses((status = 200, body = Inbox), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -110,6 +118,11 @@ async fn update_inbox(
     let patch = InboxPatch {
         name,
         identity_required: request.identity_required,
+        widget: request.widget.map(WidgetSettings::validated).transpose()?,
+        thank_you_url: match request.thank_you_url {
+            Some(Some(url)) => Some(Some(web_address("thank_you_url", &url)?)),
+            other => other,
+        },
     };
     let inbox = state
         .store
@@ -142,4 +155,19 @@ async fn inbox_identity(
         identity_secret,
         identity_required: inbox.identity_required,
     }))
+}
+
+/// An absolute `http(s)://` address of at most 2048 characters.
+pub fn web_address(field: &'static str, url: &str) -> ApiResult<String> {
+    let url = url.trim();
+    let parsed = url::Url::parse(url).ok().filter(|u| {
+        matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+    });
+    if parsed.is_none() || url.len() > 2048 {
+        return Err(ApiError::invalid(
+            field,
+            "must be a web address like https://example.com/thanks",
+        ));
+    }
+    Ok(url.to_string())
 }

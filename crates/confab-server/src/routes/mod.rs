@@ -9,9 +9,12 @@ pub mod identity;
 pub mod inboxes;
 pub mod public;
 pub mod webhooks;
+pub mod widget;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderName, Method, StatusCode};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,6 +27,7 @@ use crate::state::AppState;
 pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
     let login = auth::login_router().layer(rate_limit::layer(state.config.login_rate));
     let public = public::router()
+        .merge(widget::router())
         .merge(crate::events::streams::contact_router())
         .layer(rate_limit::layer(state.config.public_rate));
     OpenApiRouter::with_openapi(crate::openapi::base())
@@ -36,6 +40,24 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
         .merge(crate::events::streams::agent_router())
         .merge(public)
+}
+
+/// The public API is called from any site that installs the widget: any
+/// origin may call it, without cookies (the contact token is a header).
+/// The agent API stays same-origin: its answers never allow another origin.
+/// (Around the whole app, so preflights reach it before method routing.)
+fn public_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(|_, request| {
+            request.uri.path().starts_with("/api/v1/public/")
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH])
+        .allow_headers([
+            CONTENT_TYPE,
+            HeaderName::from_static("x-contact-token"),
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .max_age(std::time::Duration::from_secs(24 * 3600))
 }
 
 /// The whole app: API, health checks, OpenAPI document, errors as JSON.
@@ -61,6 +83,7 @@ pub fn app(state: AppState) -> Router {
             )
         })
         .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(public_cors())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -5,7 +5,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use confab_domain::{Contact, ConversationId, Inbox, InboxKind, Message, validate};
-use confab_store::{ContactPatch, NewContact, NewContactMessage};
+use confab_store::{ContactPatch, NewContact, NewContactMessage, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -25,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_form))
 }
 
-async fn inbox(state: &AppState, token: &str) -> ApiResult<Inbox> {
+pub(crate) async fn inbox(state: &AppState, token: &str) -> ApiResult<Inbox> {
     state
         .store
         .inbox_by_token(token)
@@ -33,7 +33,11 @@ async fn inbox(state: &AppState, token: &str) -> ApiResult<Inbox> {
         .ok_or_else(|| ApiError::not_found("inbox"))
 }
 
-async fn contact(state: &AppState, inbox: &Inbox, headers: &HeaderMap) -> ApiResult<Contact> {
+pub(crate) async fn contact(
+    state: &AppState,
+    inbox: &Inbox,
+    headers: &HeaderMap,
+) -> ApiResult<Contact> {
     let token = headers
         .get("x-contact-token")
         .and_then(|v| v.to_str().ok())
@@ -170,6 +174,10 @@ async fn create_contact(
         .map(|e| validate::email("email", e))
         .transpose()?;
     let phone = validate::optional_text("phone", request.phone.as_deref(), 50)?;
+    let browser = request
+        .browser
+        .map(crate::routes::widget::browser_facts)
+        .transpose()?;
     let now = state.clock.now();
     let known = match external_id.as_deref() {
         Some(id) => {
@@ -187,7 +195,7 @@ async fn create_contact(
                 name: name.map(Some),
                 email: email.map(Some),
                 phone: phone.map(Some),
-                browser: request.browser,
+                browser: browser.clone(),
                 ..ContactPatch::default()
             };
             let changes = patch.name.is_some()
@@ -208,14 +216,22 @@ async fn create_contact(
                 name,
                 email,
                 phone,
-                external_id,
-                browser: request.browser.unwrap_or_default(),
+                external_id: external_id.clone(),
+                browser: browser.unwrap_or_default(),
                 ..NewContact::default()
             };
-            state
-                .store
-                .create_contact(inbox.account_id, new, now)
-                .await?
+            match state.store.create_contact(inbox.account_id, new, now).await {
+                Ok(contact) => contact,
+                // Another session identified the same user a moment ago.
+                Err(StoreError::Duplicate {
+                    field: "external_id",
+                }) => state
+                    .store
+                    .contact_by_external_id(inbox.account_id, external_id.as_deref().unwrap_or(""))
+                    .await?
+                    .ok_or_else(ApiError::internal)?,
+                Err(error) => return Err(error.into()),
+            }
         }
     };
     let session = new_token();
@@ -330,7 +346,8 @@ pub struct FormSubmission {
     /// Honeypot: hidden from people; bots fill it.
     #[serde(default)]
     pub website: Option<String>,
-    /// Where an HTML form post goes afterwards.
+    /// Where an HTML form post goes afterwards: a page on the same site as
+    /// the inbox's `thank_you_url` (others are ignored: no open redirect).
     pub redirect_to: Option<String>,
 }
 
@@ -436,15 +453,53 @@ async fn submit_form(
         )
             .into_response());
     }
-    match submission
-        .redirect_to
-        .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
-    {
+    match thank_you_page(
+        inbox.thank_you_url.as_deref(),
+        submission.redirect_to.as_deref(),
+    ) {
         Some(url) => Ok(Redirect::to(&url).into_response()),
         None => Ok(Html(THANK_YOU).into_response()),
     }
 }
 
+/// Where a form post sends the visitor: the inbox's thank-you page, or a
+/// `redirect_to` on the same site as it; `None`: Confab's own page.
+fn thank_you_page(inbox_page: Option<&str>, requested: Option<&str>) -> Option<String> {
+    let page = url::Url::parse(inbox_page?).ok()?;
+    let same_site = requested
+        .and_then(|r| url::Url::parse(r).ok())
+        .filter(|r| r.origin() == page.origin());
+    Some(same_site.unwrap_or(page).to_string())
+}
+
 const THANK_YOU: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
 <title>Thank you</title><body style=\"font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem\">\
 <h1>Thank you!</h1><p>We received your message and will answer by e-mail soon.</p></body></html>";
+
+#[cfg(test)]
+mod tests {
+    use super::thank_you_page;
+
+    #[test]
+    fn form_posts_go_only_to_the_inbox_site() {
+        let page = Some("https://acme.test/thanks");
+        assert_eq!(thank_you_page(None, Some("https://acme.test/x")), None);
+        assert_eq!(
+            thank_you_page(page, None).as_deref(),
+            Some("https://acme.test/thanks")
+        );
+        assert_eq!(
+            thank_you_page(page, Some("https://acme.test/pricing?sent=1")).as_deref(),
+            Some("https://acme.test/pricing?sent=1")
+        );
+        assert_eq!(
+            thank_you_page(page, Some("https://evil.test/phish")).as_deref(),
+            Some("https://acme.test/thanks"),
+            "no open redirect"
+        );
+        assert_eq!(
+            thank_you_page(page, Some("javascript:alert(1)")).as_deref(),
+            Some("https://acme.test/thanks")
+        );
+    }
+}

@@ -794,6 +794,7 @@ pub async fn idempotency_keys_return_the_first_message(store: &dyn Store) {
         private: false,
         idempotency_key: Some("k1".into()),
         email_message_id: None,
+        chat_email_at: None,
     };
     let r1 = store
         .post_agent_message(f.account, first.conversation.id, reply.clone(), at(2))
@@ -2096,11 +2097,141 @@ async fn reply(
                 private,
                 idempotency_key: None,
                 email_message_id: Some(message_id.into()),
+                chat_email_at: None,
             },
             at(1),
         )
         .await
         .expect("reply")
+}
+
+async fn chat_reply(
+    store: &dyn Store,
+    f: &Fixture,
+    conversation: ConversationId,
+    body: &str,
+    email_at: Option<Timestamp>,
+) -> Posted {
+    store
+        .post_agent_message(
+            f.account,
+            conversation,
+            NewAgentMessage {
+                agent_id: f.agent.id,
+                body: body.into(),
+                private: false,
+                idempotency_key: None,
+                email_message_id: Some(format!("<{body}@confab.test>").replace(' ', "-")),
+                chat_email_at: email_at,
+            },
+            at(1),
+        )
+        .await
+        .expect("chat reply")
+}
+
+pub async fn chat_replies_reach_visitors_who_left_by_email(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let chat = f
+        .contact_writes(store, &f.chat, &f.contact, "anyone there?", at(0))
+        .await;
+    let conversation = chat.conversation.id;
+
+    // Without a time, a chat reply stays in the chat.
+    let plain = chat_reply(store, &f, conversation, "stays in chat", None).await;
+    assert_eq!(plain.message.email_message_id, None);
+    assert_eq!(plain.message.delivery, None);
+
+    // With one: queued for then, threaded by its Message-ID, not marked pending.
+    let later = chat_reply(store, &f, conversation, "first answer", Some(at(3))).await;
+    assert_eq!(
+        later.message.email_message_id.as_deref(),
+        Some("<first-answer@confab.test>")
+    );
+    assert_eq!(later.message.delivery, None, "no e-mail promised yet");
+    assert!(
+        store
+            .claim_outbound_mail(at(2), at(2), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before its time"
+    );
+
+    // A second reply the visitor's widget receives: it and the first are dropped.
+    let seen = chat_reply(store, &f, conversation, "second answer", Some(at(3))).await;
+    let stranger = f.new_contact(store, "Stranger").await;
+    assert_eq!(
+        store
+            .contact_received(f.account, stranger.id, seen.message.id)
+            .await
+            .unwrap(),
+        0,
+        "only the conversation's contact"
+    );
+    let other = Fixture::new(store).await;
+    assert_eq!(
+        store
+            .contact_received(other.account, f.contact.id, seen.message.id)
+            .await
+            .unwrap(),
+        0,
+        "only in its account"
+    );
+    assert_eq!(
+        store
+            .contact_received(f.account, f.contact.id, seen.message.id)
+            .await
+            .unwrap(),
+        2
+    );
+    let unseen = chat_reply(store, &f, conversation, "third answer", Some(at(3))).await;
+    let jobs = store.claim_outbound_mail(at(3), at(4), 10).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let job = &jobs[0];
+    assert_eq!(job.message.id, unseen.message.id);
+    assert_eq!(job.to, f.contact.email.clone().unwrap());
+    assert_eq!(job.inbox.id, f.chat.id);
+    assert!(
+        job.references
+            .contains(&"<first-answer@confab.test>".to_string()),
+        "{:?}",
+        job.references
+    );
+    // Being sent: a late receipt no longer drops it.
+    assert_eq!(
+        store
+            .contact_received(f.account, f.contact.id, unseen.message.id)
+            .await
+            .unwrap(),
+        0
+    );
+    store
+        .finish_outbound_mail(job.id, MailOutcome::Delivered, at(3))
+        .await
+        .unwrap();
+    let messages = store
+        .list_messages(f.account, conversation, true, None, 100)
+        .await
+        .unwrap()
+        .items;
+    let third = messages.iter().find(|m| m.id == unseen.message.id).unwrap();
+    assert_eq!(third.delivery, Some(DeliveryStatus::Delivered));
+
+    // A visitor without an address gets nothing by e-mail.
+    let anonymous = f.new_contact(store, "Anonymous").await;
+    let quiet = f
+        .contact_writes(store, &f.chat, &anonymous, "hi", at(0))
+        .await;
+    let no_mail = chat_reply(store, &f, quiet.conversation.id, "to nobody", Some(at(3))).await;
+    assert_eq!(no_mail.message.email_message_id, None);
+    assert!(
+        store
+            .claim_outbound_mail(at(30), at(31), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn email_threads_dedupes_and_finds_inboxes_by_address(store: &dyn Store) {
@@ -2407,6 +2538,112 @@ pub async fn email_replies_leave_through_the_outbox_once(store: &dyn Store) {
     assert_eq!(total, 8);
 }
 
+pub async fn inbox_widget_settings(store: &dyn Store) {
+    use confab_domain::{PreChat, WidgetPosition, WidgetSettings};
+    let f = Fixture::new(store).await;
+    assert_eq!(
+        f.chat.widget,
+        WidgetSettings::default(),
+        "defaults for new inboxes"
+    );
+    let mut settings = WidgetSettings {
+        color: Some("#0a7f5a".into()),
+        position: WidgetPosition::Left,
+        pre_chat: PreChat::Required,
+        ..WidgetSettings::default()
+    };
+    settings
+        .texts
+        .entry("pt-BR".into())
+        .or_default()
+        .insert("greeting".into(), "Olá! Como podemos ajudar?".into());
+    let updated = store
+        .update_inbox(
+            f.account,
+            f.chat.id,
+            InboxPatch {
+                widget: Some(settings.clone()),
+                ..InboxPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.widget, settings);
+    assert_eq!(updated.name, f.chat.name, "other fields stay");
+    let by_token = store.inbox_by_token(&f.chat.token).await.unwrap().unwrap();
+    assert_eq!(by_token.widget, settings, "the public lookup sees them");
+    let listed = store.list_inboxes(f.account).await.unwrap();
+    let chat = listed.iter().find(|i| i.id == f.chat.id).unwrap();
+    assert_eq!(chat.widget, settings);
+    let renamed = store
+        .update_inbox(
+            f.account,
+            f.chat.id,
+            InboxPatch {
+                name: Some("Site".into()),
+                ..InboxPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        renamed.widget, settings,
+        "a rename keeps the widget settings"
+    );
+    let reset = store
+        .update_inbox(
+            f.account,
+            f.chat.id,
+            InboxPatch {
+                widget: Some(WidgetSettings::default()),
+                ..InboxPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reset.widget, WidgetSettings::default());
+
+    // A form's thank-you page: set, kept by other changes, cleared.
+    assert_eq!(f.form.thank_you_url, None);
+    let url = "https://acme.test/thanks".to_string();
+    let set = store
+        .update_inbox(
+            f.account,
+            f.form.id,
+            InboxPatch {
+                thank_you_url: Some(Some(url.clone())),
+                ..InboxPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(set.thank_you_url.as_deref(), Some(url.as_str()));
+    let renamed = store
+        .update_inbox(
+            f.account,
+            f.form.id,
+            InboxPatch {
+                name: Some("Quotes".into()),
+                ..InboxPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.thank_you_url.as_deref(), Some(url.as_str()));
+    let cleared = store
+        .update_inbox(
+            f.account,
+            f.form.id,
+            InboxPatch {
+                thank_you_url: Some(None),
+                ..InboxPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.thank_you_url, None);
+}
+
 pub async fn inbox_identity_secrets_and_settings(store: &dyn Store) {
     let f = Fixture::new(store).await;
     let mut secrets = Vec::new();
@@ -2428,6 +2665,7 @@ pub async fn inbox_identity_secrets_and_settings(store: &dyn Store) {
             InboxPatch {
                 name: Some("App".into()),
                 identity_required: Some(true),
+                ..InboxPatch::default()
             },
         )
         .await
@@ -2514,6 +2752,26 @@ pub async fn contacts_are_found_by_external_id_in_their_account(store: &dyn Stor
         .await
         .unwrap();
     assert_eq!(found, Some(ours.clone()));
+    // One contact per external id and account: a racing second session finds the first.
+    let twin = store
+        .create_contact(
+            f.account,
+            NewContact {
+                external_id: Some("user-42".into()),
+                ..NewContact::default()
+            },
+            at(1),
+        )
+        .await;
+    assert!(
+        matches!(
+            twin,
+            Err(StoreError::Duplicate {
+                field: "external_id"
+            })
+        ),
+        "{twin:?}"
+    );
     assert_eq!(
         store
             .contact_by_external_id(f.account, "USER-42")

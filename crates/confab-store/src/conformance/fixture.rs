@@ -174,6 +174,7 @@ impl Fixture {
                     private,
                     idempotency_key: None,
                     email_message_id: None,
+                    chat_email_at: None,
                 },
                 at,
             )
