@@ -8,6 +8,8 @@ import { gzipSync, constants } from 'node:zlib';
 const dist = new URL('../dist/', import.meta.url).pathname;
 /** Issue budget: initial JavaScript at most 150 KB gzipped. */
 const BUDGET_JS_GZIP = 150 * 1024;
+/** Issue budget: the chat widget (`widget.js`, built from widget/) at most 15 KB gzipped. */
+const BUDGET_WIDGET_GZIP = 15 * 1024;
 
 function files(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -25,6 +27,7 @@ const initial = new Set(
   [...html.matchAll(/(?:src|href)="\/([^"]+\.(?:js|css))"/g)].map((match) => join(dist, match[1])),
 );
 
+let widgetJs = 0;
 let initialJs = 0;
 let initialCss = 0;
 const rows = [];
@@ -33,6 +36,7 @@ for (const path of files(dist)) {
   const bytes = readFileSync(path);
   const packed = gzip(bytes);
   if (packed.length < bytes.length && bytes.length > 512) writeFileSync(`${path}.gz`, packed);
+  if (relative(dist, path) === 'widget.js') widgetJs = packed.length;
   if (initial.has(path)) {
     if (path.endsWith('.js')) initialJs += packed.length;
     else initialCss += packed.length;
@@ -44,6 +48,7 @@ for (const [name, raw, packed, first] of rows.sort((a, b) => b[2] - a[2])) {
   console.log(`  ${first ? '*' : ' '} ${name.padEnd(40)} ${kb(raw).padStart(10)} ${kb(packed).padStart(10)} gzip`);
 }
 console.log(`initial JavaScript: ${kb(initialJs)} gzipped (budget ${kb(BUDGET_JS_GZIP)}); initial CSS: ${kb(initialCss)} gzipped`);
+console.log(`chat widget (widget.js): ${kb(widgetJs)} gzipped (budget ${kb(BUDGET_WIDGET_GZIP)})`);
 // With --write-markdown FILE: (re)write the web-size section of that file.
 const flag = process.argv.indexOf('--write-markdown');
 if (flag !== -1 && process.argv[flag + 1]) {
@@ -66,6 +71,10 @@ if (flag !== -1 && process.argv[flag + 1]) {
     '| --- | --- | --- |',
     `| JavaScript | ${kb(initialJs)} | ≤ ${kb(BUDGET_JS_GZIP)}: ${initialJs <= BUDGET_JS_GZIP ? 'met' : '**not met**'} |`,
     `| CSS | ${kb(initialCss)} | |`,
+    '',
+    '| the chat widget a site loads | gzipped | target |',
+    '| --- | --- | --- |',
+    `| \`/widget.js\` (script, styles and texts in one file) | ${kb(widgetJs)} | ≤ ${kb(BUDGET_WIDGET_GZIP)}: ${widgetJs > 0 && widgetJs <= BUDGET_WIDGET_GZIP ? 'met' : '**not met**'} |`,
     end,
   ].join('\n');
   const text = readFileSync(file, 'utf8');
@@ -79,5 +88,9 @@ if (flag !== -1 && process.argv[flag + 1]) {
 }
 if (initialJs > BUDGET_JS_GZIP) {
   console.error('initial JavaScript is over budget');
+  process.exit(1);
+}
+if (widgetJs === 0 || widgetJs > BUDGET_WIDGET_GZIP) {
+  console.error(widgetJs === 0 ? 'widget.js is missing from the build' : 'the chat widget is over budget');
   process.exit(1);
 }

@@ -18,14 +18,15 @@ export const confabBin = process.env.CONFAB_BIN
   : join(repoRoot, 'target/debug/confab');
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export async function startServer() {
+/** `args`: more `confab serve` flags. */
+export async function startServer({ args = [] } = {}) {
   if (!existsSync(confabBin)) {
     throw new Error(`no confab binary at ${confabBin}: run \`cargo build -p confab\` or set CONFAB_BIN`);
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'confab-ui-'));
   const child = spawn(
     confabBin,
-    ['serve', '--listen', '127.0.0.1:0', '--database-url', `sqlite://${dataDir}/confab.db`],
+    ['serve', '--listen', '127.0.0.1:0', '--database-url', `sqlite://${dataDir}/confab.db`, ...args],
     { env: { ...process.env, CONFAB_LOG: process.env.CONFAB_LOG ?? 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';

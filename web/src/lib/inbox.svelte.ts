@@ -17,6 +17,7 @@ import {
   type Session,
 } from './api';
 import { EventStream, type ConnectionState, type EventFrame } from './stream';
+import { Live } from './live.svelte';
 import { t } from './i18n.svelte';
 
 export interface Toast {
@@ -84,7 +85,11 @@ export class Inbox {
   /** Last message of each listed conversation seen live (the list has no preview yet). */
   previews = $state<Record<number, string>>({});
 
+  /** Typing and presence, live from the stream. */
+  readonly live: Live;
+
   private stream: EventStream;
+  private lastTypingSent = 0;
   private listGeneration = 0;
   /** Conversations changed by events while a list fetch was in flight. */
   private changedDuringLoad: Conversation[] | null = null;
@@ -100,9 +105,14 @@ export class Inbox {
     this.api = new AccountApi(session.account.id);
     this.me = session.agent;
     this.agents[session.agent.id] = session.agent;
+    this.live = new Live(session.agent.id);
     this.stream = new EventStream((since) => this.api.eventsUrl(since), {
       frame: (frame) => this.onFrame(frame),
-      state: (state) => (this.connection = state),
+      state: (state) => {
+        this.connection = state;
+        // A new connection knows nothing of what this agent looks at.
+        if (state === 'live' && this.selectedId) this.stream.send({ type: 'viewing', conversation_id: this.selectedId });
+      },
       resync: () => this.refresh(),
       failing: () => this.checkSession(),
     });
@@ -315,6 +325,10 @@ export class Inbox {
         if (data.conversation) this.applyConversation(data.conversation);
         if (message) {
           this.previews[message.conversation_id] = message.body;
+          this.live.stopped(message.conversation_id, {
+            contact: message.sender_type === 'contact',
+            agentId: message.sender_type === 'agent' ? message.sender_id : null,
+          });
           if (message.conversation_id === this.selectedId) {
             this.addMessage(message);
             if (message.sender_type === 'contact') this.readSoon();
@@ -332,6 +346,10 @@ export class Inbox {
       case 'contact.created':
       case 'contact.updated':
         if (data.contact) this.contacts[data.contact.id] = data.contact;
+        break;
+      case 'typing':
+      case 'presence':
+        this.live.onFrame(frame);
         break;
     }
   }
@@ -406,6 +424,15 @@ export class Inbox {
     if (this.selectedId === id) this.addMessage(posted.message);
     this.previews[id] = posted.message.body;
     this.applyConversation(posted.conversation);
+  }
+
+  /** Tells the contact and the team this agent types (at most every 2 s) or stopped. */
+  typing(on: boolean): void {
+    const id = this.selectedId;
+    const now = Date.now();
+    if (!id || (on && now - this.lastTypingSent < 2000)) return;
+    this.lastTypingSent = on ? now : 0;
+    this.stream.send({ type: 'typing', conversation_id: id, typing: on });
   }
 
   /** A folder action; the conversation moves at once. */

@@ -110,6 +110,8 @@ const en = {
   'conversation.assignedTo': 'Assigned to {name}',
   'conversation.actions': 'Actions',
   'conversation.empty': 'No messages yet.',
+  'live.typing': '{name} is typing…',
+  'live.viewing': 'Also here: {names}',
 
   'message.privateNote': 'Private note',
   'message.privateHint': 'Only your team sees this.',
@@ -258,6 +260,8 @@ const ptBR: Record<MessageKey, Entry> = {
   'conversation.assignedTo': 'Atribuída a {name}',
   'conversation.actions': 'Ações',
   'conversation.empty': 'Ainda sem mensagens.',
+  'live.typing': '{name} está digitando…',
+  'live.viewing': 'Também aqui: {names}',
 
   'message.privateNote': 'Nota interna',
   'message.privateHint': 'Só a sua equipe vê isto.',
