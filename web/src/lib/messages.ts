@@ -4,10 +4,13 @@
 // Placeholders are `{name}`. An entry with `one`/`other` (and optionally
 // `zero`) is chosen by the plural rules of the language for the `n` param.
 
+import { settingsEn, settingsPt } from './messages.settings';
+
 export type Plural = { zero?: string; one: string; other: string };
 export type Entry = string | Plural;
 
 const en = {
+  ...settingsEn,
   'app.name': 'Confab',
   'app.loading': 'Loading…',
   'app.loadFailed': 'Confab could not be reached. Check that the server is running, then reload.',
@@ -158,6 +161,7 @@ const en = {
 export type MessageKey = keyof typeof en;
 
 const ptBR: Record<MessageKey, Entry> = {
+  ...settingsPt,
   'app.name': 'Confab',
   'app.loading': 'Carregando…',
   'app.loadFailed': 'Não foi possível falar com o Confab. Verifique se o servidor está no ar e recarregue.',
