@@ -32,7 +32,18 @@ describe('settings', { timeout: 120_000 }, () => {
     if (launched.status === 'rejected') throw launched.reason;
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US', baseURL: server.url });
     context.setDefaultTimeout(10_000);
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write', 'notifications'], { origin: server.url });
+    // Keep a copy of each desktop notification the page shows (the real one still goes out).
+    await context.addInitScript(() => {
+      const Real = window.Notification;
+      window.shown = [];
+      window.Notification = class extends Real {
+        constructor(title, options) {
+          super(title, options);
+          window.shown.push(options?.body ?? '');
+        }
+      };
+    });
     page = await context.newPage();
     page.on('pageerror', (error) => console.error('page error:', error));
     const setup = await page.request.post('/api/v1/setup', { data: ADMIN });
@@ -183,5 +194,38 @@ describe('settings', { timeout: 120_000 }, () => {
     await shot('settings-03-webhooks');
     await page.keyboard.press('Escape');
     await dialog().waitFor({ state: 'detached' });
+  });
+
+  test('desktop notifications for new work, once, and not for what the agent is reading', async () => {
+    await page.getByRole('button', { name: 'Notifications' }).click();
+    await page.getByLabel('Desktop notifications').check();
+    await page.getByLabel('Sound').check();
+    const inboxes = await (await page.request.get(`/api/v1/accounts/1/inboxes`)).json();
+    const chat = inboxes.items.find((i) => i.kind === 'chat');
+    const session = await call(server.url, 'POST', `/api/v1/public/inboxes/${chat.token}/contacts`, { name: 'Nina Costa' });
+    const says = (body) =>
+      call(server.url, 'POST', `/api/v1/public/inboxes/${chat.token}/messages`, { body }, { 'X-Contact-Token': session.token });
+    await says('Is anyone there?');
+    await page.waitForFunction(() => window.shown.length >= 1);
+    await page.waitForTimeout(500);
+    assert.deepEqual(await page.evaluate(() => window.shown), ['New conversation from Nina Costa'], 'one notification, not two');
+
+    // Reading it: nothing more. Elsewhere: each message.
+    await page.locator('.conversation-item', { hasText: 'Nina Costa' }).click();
+    await page.getByRole('heading', { name: 'Nina Costa' }).waitFor();
+    await page.waitForTimeout(3000);
+    await says('Hello?');
+    await page.locator('.message.contact', { hasText: 'Hello?' }).waitFor();
+    await page.waitForTimeout(300);
+    assert.equal((await page.evaluate(() => window.shown)).length, 1);
+    await page.locator('.conversation-item').filter({ hasNotText: 'Nina Costa' }).first().click();
+    await page.getByRole('heading', { name: 'Nina Costa' }).waitFor({ state: 'detached' });
+    await says('Still waiting');
+    await page.waitForFunction(() => window.shown.length === 2);
+    assert.equal(await page.evaluate(() => window.shown[1]), 'Nina Costa: Still waiting');
+    // The setting is remembered for this agent.
+    await page.reload();
+    await page.getByRole('button', { name: 'Notifications' }).click();
+    assert.equal(await page.getByLabel('Desktop notifications').isChecked(), true);
   });
 });

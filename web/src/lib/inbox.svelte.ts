@@ -18,6 +18,7 @@ import {
 } from './api';
 import { EventStream, type ConnectionState, type EventFrame } from './stream';
 import { Live } from './live.svelte';
+import { Notifier } from './notify.svelte';
 import { t } from './i18n.svelte';
 
 export interface Toast {
@@ -87,6 +88,8 @@ export class Inbox {
 
   /** Typing and presence, live from the stream. */
   readonly live: Live;
+  /** Desktop notifications and sound for new work. */
+  readonly notifier: Notifier;
 
   private stream: EventStream;
   private lastTypingSent = 0;
@@ -106,6 +109,11 @@ export class Inbox {
     this.me = session.agent;
     this.agents[session.agent.id] = session.agent;
     this.live = new Live(session.agent.id);
+    this.notifier = new Notifier(
+      session.agent.id,
+      (id) => this.contactName(id),
+      (id) => this.selectedId === id,
+    );
     this.stream = new EventStream((since) => this.api.eventsUrl(since), {
       frame: (frame) => this.onFrame(frame),
       state: (state) => {
@@ -315,6 +323,7 @@ export class Inbox {
 
   private onFrame(frame: EventFrame): void {
     const data = frame.data ?? {};
+    this.notifier.onFrame(frame, this.me.id);
     switch (frame.type) {
       case 'conversation.created':
       case 'conversation.updated':

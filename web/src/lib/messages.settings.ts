@@ -15,6 +15,11 @@ export const settingsEn = {
   'settings.copied': 'Copied',
   'settings.remove': 'Remove',
   'settings.adminsOnly': 'Only admins can change settings.',
+  'notify.menu': 'Notifications',
+  'notify.desktop': 'Desktop notifications',
+  'notify.sound': 'Sound',
+  'notify.hint': 'For new conversations and messages that are yours or unassigned.',
+  'notify.newConversation': 'New conversation from {name}',
 
   'inboxes.new': 'New inbox',
   'inboxes.name': 'Name',
@@ -87,6 +92,11 @@ export const settingsPt: Record<keyof typeof settingsEn, Entry> = {
   'settings.copied': 'Copiado',
   'settings.remove': 'Remover',
   'settings.adminsOnly': 'Só administradores podem mudar as configurações.',
+  'notify.menu': 'Notificações',
+  'notify.desktop': 'Notificações na área de trabalho',
+  'notify.sound': 'Som',
+  'notify.hint': 'Para conversas e mensagens novas que são suas ou sem responsável.',
+  'notify.newConversation': 'Nova conversa de {name}',
 
   'inboxes.new': 'Nova caixa de entrada',
   'inboxes.name': 'Nome',
