@@ -278,6 +278,15 @@ describe('chat widget', { timeout: 150_000 }, () => {
     await admin('PATCH', `/inboxes/${inbox.id}`, { widget: {} });
   });
 
+  test('the sample page of Settings installs the widget for an inbox', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.url}/try-widget.html?inbox=${inbox.token}`);
+    await page.locator('confab-widget .launcher').click();
+    await page.locator('confab-widget').getByRole('dialog', { name: 'Chat with us' }).waitFor();
+    await context.close();
+  });
+
   test('an unknown inbox token shows nothing and breaks nothing', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

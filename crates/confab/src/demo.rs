@@ -420,3 +420,16 @@ async fn conversation(
     }
     Ok(())
 }
+
+/// The public token of the demo workspace's first chat inbox, to try the
+/// widget on `/try-widget.html` (none when the demo admin is gone).
+pub async fn chat_token(store: &dyn Store) -> anyhow::Result<Option<String>> {
+    let Some((admin, _)) = store.agent_for_login(ADMIN_EMAIL).await? else {
+        return Ok(None);
+    };
+    let inboxes = store.list_inboxes(admin.account_id).await?;
+    Ok(inboxes
+        .into_iter()
+        .find(|inbox| inbox.kind == confab_domain::InboxKind::Chat)
+        .map(|inbox| inbox.token))
+}

@@ -218,6 +218,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(%address, database = state.store.backend(), "confab is serving");
     eprintln!("Confab is running at http://{address} (press Ctrl+C to stop)");
+    if settings.demo
+        && let Some(token) = demo::chat_token(state.store.as_ref()).await?
+    {
+        eprintln!("Try the chat widget: http://{address}/try-widget.html?inbox={token}");
+    }
     confab_server::serve(listener, state, shutdown_signal()).await?;
     scheduler.abort();
     webhooks.abort();
