@@ -32,6 +32,9 @@ header svg{width:18px;height:18px;fill:#fff;vertical-align:middle}
 .msg.agent,.msg.system{align-self:flex-start;background:#fff;border:1px solid #e3e6eb;border-bottom-left-radius:4px}
 .msg.contact{align-self:flex-end;background:var(--accent);border-bottom-right-radius:4px}
 .msg.contact,.msg.contact *{color:#fff}
+.avatar{display:inline-grid;place-items:center;width:22px;height:22px;border-radius:50%;background:#5b6472;color:#fff;font-size:10px;font-weight:700;margin-right:5px;vertical-align:middle}
+.team{display:flex;margin-top:1px}.team .avatar{width:30px;height:30px;font-size:12px;border:2px solid var(--accent);background:rgba(255,255,255,.25);margin-right:-8px}
+.team:not(:empty){margin-right:12px}
 .msg .by{display:block;font-size:12px;font-weight:600;color:#5b6472;margin-bottom:2px}
 .msg time,.msg .state{display:block;font-size:11px;opacity:.75;margin-top:2px}
 .msg.pending{opacity:.7}

@@ -41,6 +41,17 @@ function linkified(text: string): Node[] {
   return parts;
 }
 
+/** A round avatar with a person's initials. */
+function avatar(name: string): HTMLElement {
+  const initials = name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((part) => part[0]!.toUpperCase())
+    .join('');
+  return h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials || '?');
+}
+
 function beep(): void {
   try {
     const audio = new AudioContext();
@@ -64,6 +75,7 @@ export class Widget {
   private readonly badge: HTMLElement;
   private readonly panel: HTMLElement;
   private readonly heading: HTMLElement;
+  private readonly team: HTMLElement;
   private readonly status: HTMLElement;
   private readonly soundButton: HTMLElement;
   private readonly closeButton: HTMLElement;
@@ -90,6 +102,7 @@ export class Widget {
     this.launcher.onclick = () => this.toggle();
 
     this.heading = h('strong');
+    this.team = h('span', { class: 'team' });
     this.status = h('small');
     this.soundButton = h('button', { type: 'button', class: 'sound' });
     this.soundButton.onclick = () => {
@@ -135,7 +148,7 @@ export class Widget {
     this.panel = h(
       'section',
       { class: 'panel', role: 'dialog', hidden: true },
-      h('header', {}, h('div', { class: 'who' }, this.heading, this.status), this.soundButton, closeButton),
+      h('header', {}, this.team, h('div', { class: 'who' }, this.heading, this.status), this.soundButton, closeButton),
       this.log,
       this.notice,
       this.preChat,
@@ -208,6 +221,7 @@ export class Widget {
     this.badge.textContent = String(unread);
     this.badge.setAttribute('aria-label', fill(t.unread, { n: unread }));
     this.heading.textContent = t.title;
+    this.team.replaceChildren(...(face?.team ?? []).slice(0, 3).map((member) => avatar(member.name)));
     this.closeButton.setAttribute('aria-label', t.close);
     const online = face?.online ?? false;
     this.status.replaceChildren(h('i', { class: online ? 'dot on' : 'dot' }), online ? t.subtitle : t.away);
@@ -240,7 +254,7 @@ export class Widget {
         h(
           'div',
           { class: `msg ${message.sender_type}`, 'data-id': String(message.id) },
-          by && h('span', { class: 'by' }, by),
+          by && h('span', { class: 'by' }, avatar(by), by),
           ...linkified(message.body),
           ...files,
           h('time', { datetime: message.created_at }, this.time.format(new Date(message.created_at))),
