@@ -39,6 +39,7 @@ macro_rules! conformance_tests {
             email_replies_leave_through_the_outbox_once,
             inbox_identity_secrets_and_settings,
             contacts_are_found_by_external_id_in_their_account,
+            last_message_previews_follow_replies_not_notes,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {$(
