@@ -10,6 +10,8 @@ let w;
 let page;
 /** Cursor requests the page made for the list. */
 const pageRequests = [];
+/** Contacts fetched for rows (only rows on screen ask). */
+const contactRequests = new Set();
 
 describe('the virtualised list', { timeout: 180_000 }, () => {
   before(async () => {
@@ -25,6 +27,7 @@ describe('the virtualised list', { timeout: 180_000 }, () => {
     page.on('request', (request) => {
       const url = new URL(request.url());
       if (url.pathname.endsWith('/conversations') && url.searchParams.has('cursor')) pageRequests.push(url);
+      if (/\/contacts\/\d+$/.test(url.pathname)) contactRequests.add(url.pathname);
     });
     await page.goto('/');
     await page.locator('.conversation-item').first().waitFor();
@@ -56,6 +59,8 @@ describe('the virtualised list', { timeout: 180_000 }, () => {
     assert.ok(pageRequests.length >= Math.ceil(TOTAL / 50) - 1, `${pageRequests.length} cursor pages`);
     const rows = await rendered();
     assert.ok(rows < 40, `${rows} rows rendered at the bottom`);
+    // Names are fetched for rows shown, not for every conversation loaded.
+    assert.ok(contactRequests.size < TOTAL, `${contactRequests.size} contacts fetched`);
     // The oldest conversation is the last row.
     await page.locator('.conversation-item', { hasText: 'Visitor 000' }).waitFor();
     await w.shot('40-virtual-list-bottom');

@@ -361,7 +361,6 @@ export class Inbox {
       this.items = page.items;
       this.nextCursor = page.next_cursor;
       for (const conversation of this.changedDuringLoad ?? []) this.placeInList(conversation);
-      this.wantContacts(page.items);
       this.learnTags(page.items);
     } catch (error) {
       if (generation !== this.listGeneration) return;
@@ -387,7 +386,6 @@ export class Inbox {
       const known = new Set(this.items.map((c) => c.id));
       this.items = [...this.items, ...page.items.filter((c) => !known.has(c.id))];
       this.nextCursor = page.next_cursor;
-      this.wantContacts(page.items);
       this.learnTags(page.items);
     } catch (error) {
       if (!this.signedOut(error)) this.toast(() => t('action.failed', { reason: reason(error) }), 'error');
@@ -437,7 +435,11 @@ export class Inbox {
     for (const { contact_id: id } of conversations) this.wantContact(id);
   }
 
-  /** Fetches a contact (for its name in a row or a chip), once. */
+  /**
+   * Fetches a contact (for its name in a row or a chip), once. The list asks
+   * only for the rows it renders, so paging through thousands of
+   * conversations fetches only the contacts the agent actually sees.
+   */
   wantContact(id: number): void {
     if (this.contactsWanted.has(id)) return;
     this.contactsWanted.add(id);
