@@ -118,6 +118,10 @@ pub struct Conversation {
     pub waiting_since: Option<Timestamp>,
     pub last_activity_at: Timestamp,
     pub created_at: Timestamp,
+    /// The start of the last reply or contact message (private notes
+    /// excluded), whitespace collapsed: the inbox list's preview line.
+    #[serde(default)]
+    pub last_message_preview: Option<String>,
 }
 
 /// Who wrote a message.

@@ -62,7 +62,7 @@ pub(crate) async fn save_conversation(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE conversations SET folder = $3, assignee_id = $4, tags = $5, subject = $6, snoozed_until = $7,
-                unread_count = $8, waiting_since = $9, last_activity_at = $10
+                unread_count = $8, waiting_since = $9, last_activity_at = $10, last_message_preview = $11
          WHERE account_id = $1 AND id = $2",
     )
     .bind(conversation.account_id.0)
@@ -75,6 +75,7 @@ pub(crate) async fn save_conversation(
     .bind(conversation.unread_count)
     .bind(conversation.waiting_since.map(|t| t.0))
     .bind(conversation.last_activity_at.0)
+    .bind(&conversation.last_message_preview)
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;

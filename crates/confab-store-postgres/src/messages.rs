@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use confab_domain::*;
-use confab_store::plan::{apply_outcome, conversation_event, mail_plan, message_event};
+use confab_store::plan::{
+    apply_outcome, conversation_event, mail_plan, message_event, message_preview,
+};
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
 use sqlx::PgConnection;
@@ -249,6 +251,7 @@ impl PostgresStore {
         conversation.unread_count += 1;
         conversation.waiting_since = conversation.waiting_since.or(Some(now));
         conversation.last_activity_at = now;
+        conversation.last_message_preview = Some(message_preview(&stored.body));
         save_conversation(&mut tx, &conversation).await?;
         contact.last_seen_at = now;
         sqlx::query("UPDATE contacts SET last_seen_at = $2 WHERE id = $1")
@@ -371,6 +374,7 @@ impl PostgresStore {
             conversation.unread_count = 0;
             conversation.waiting_since = None;
             conversation.last_activity_at = now;
+            conversation.last_message_preview = Some(message_preview(&stored.body));
         }
         save_conversation(&mut tx, &conversation).await?;
         if before != conversation.folder {

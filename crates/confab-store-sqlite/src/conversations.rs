@@ -56,7 +56,7 @@ pub(crate) fn save_conversation(tx: &Connection, conversation: &Conversation) ->
     execute(
         tx,
         "UPDATE conversations SET folder = ?3, assignee_id = ?4, tags = ?5, subject = ?6, snoozed_until = ?7,
-                unread_count = ?8, waiting_since = ?9, last_activity_at = ?10
+                unread_count = ?8, waiting_since = ?9, last_activity_at = ?10, last_message_preview = ?11
          WHERE account_id = ?1 AND id = ?2",
         params![
             conversation.account_id.0,
@@ -69,6 +69,7 @@ pub(crate) fn save_conversation(tx: &Connection, conversation: &Conversation) ->
             conversation.unread_count,
             conversation.waiting_since.map(|t| t.0),
             conversation.last_activity_at.0,
+            conversation.last_message_preview,
         ],
     )?;
     Ok(())

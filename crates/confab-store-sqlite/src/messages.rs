@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use confab_domain::*;
-use confab_store::plan::{apply_outcome, conversation_event, mail_plan, message_event};
+use confab_store::plan::{
+    apply_outcome, conversation_event, mail_plan, message_event, message_preview,
+};
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
 use rusqlite::{Connection, params};
@@ -201,6 +203,7 @@ fn post_contact_message(
     conversation.unread_count += 1;
     conversation.waiting_since = conversation.waiting_since.or(Some(now));
     conversation.last_activity_at = now;
+    conversation.last_message_preview = Some(message_preview(&stored.body));
     save_conversation(tx, &conversation)?;
     contact.last_seen_at = now;
     execute(
@@ -308,6 +311,7 @@ fn post_agent_message(
         conversation.unread_count = 0;
         conversation.waiting_since = None;
         conversation.last_activity_at = now;
+        conversation.last_message_preview = Some(message_preview(&stored.body));
     }
     save_conversation(tx, &conversation)?;
     if before != conversation.folder {

@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             inbox_identity_secrets_and_settings,
             inbox_widget_settings,
             contacts_are_found_by_external_id_in_their_account,
+            last_message_previews_follow_replies_not_notes,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {$(

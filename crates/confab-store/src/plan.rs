@@ -35,6 +35,30 @@ pub fn folder_action(action: FolderAction, now: Timestamp) -> StoreResult<Action
     })
 }
 
+/// How many characters of a message the inbox list's preview keeps.
+pub const PREVIEW_CHARS: usize = 140;
+
+/// A message as the inbox list previews it: whitespace collapsed to single
+/// spaces, cut after [`PREVIEW_CHARS`] characters with an ellipsis.
+pub fn message_preview(body: &str) -> String {
+    let mut preview = String::with_capacity(body.len().min(PREVIEW_CHARS * 4));
+    for (count, word) in body.split_whitespace().enumerate() {
+        if count > 0 {
+            preview.push(' ');
+        }
+        preview.push_str(word);
+        if preview.chars().count() > PREVIEW_CHARS {
+            break;
+        }
+    }
+    if preview.chars().count() > PREVIEW_CHARS {
+        preview = preview.chars().take(PREVIEW_CHARS).collect::<String>();
+        preview.truncate(preview.trim_end().len());
+        preview.push('…');
+    }
+    preview
+}
+
 /// Applies an accepted outcome's folder and timer to a conversation.
 pub fn apply_outcome(conversation: &mut Conversation, outcome: &Outcome) {
     conversation.folder = outcome.folder;
@@ -133,5 +157,25 @@ pub fn mail_plan(
             unless_received: true,
         }),
         InboxKind::InApp => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previews_collapse_whitespace_and_cut_long_messages() {
+        assert_eq!(message_preview("  Hi,\n\n  there\t!  "), "Hi, there !");
+        assert_eq!(message_preview(""), "");
+        let long = message_preview(&"ação ".repeat(100));
+        // Cut at 140 characters (not bytes), the trailing space dropped.
+        assert_eq!(long.chars().count(), PREVIEW_CHARS);
+        assert!(long.ends_with("ação…"), "{long}");
+        let unbroken = message_preview(&"é".repeat(500));
+        assert_eq!(unbroken.chars().count(), PREVIEW_CHARS + 1);
+        // Exactly at the limit: no ellipsis.
+        let exact = "x".repeat(PREVIEW_CHARS);
+        assert_eq!(message_preview(&exact), exact);
     }
 }

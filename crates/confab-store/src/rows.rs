@@ -7,9 +7,9 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use crate::plan::split_tags;
 
 /// The column list every conversation query selects (from alias `c`).
-pub const CONVERSATION_COLUMNS: &str = "c.id, c.account_id, c.number, c.inbox_id, c.inbox_kind, c.contact_id, c.folder, c.assignee_id, c.tags, c.subject, c.snoozed_until, c.unread_count, c.waiting_since, c.last_activity_at, c.created_at";
+pub const CONVERSATION_COLUMNS: &str = "c.id, c.account_id, c.number, c.inbox_id, c.inbox_kind, c.contact_id, c.folder, c.assignee_id, c.tags, c.subject, c.snoozed_until, c.unread_count, c.waiting_since, c.last_activity_at, c.created_at, c.last_message_preview";
 /// The conversation columns for `RETURNING` (no table alias).
-pub const CONVERSATION_RETURNING: &str = "id, account_id, number, inbox_id, inbox_kind, contact_id, folder, assignee_id, tags, subject, snoozed_until, unread_count, waiting_since, last_activity_at, created_at";
+pub const CONVERSATION_RETURNING: &str = "id, account_id, number, inbox_id, inbox_kind, contact_id, folder, assignee_id, tags, subject, snoozed_until, unread_count, waiting_since, last_activity_at, created_at, last_message_preview";
 /// The column list every message query selects.
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_type, sender_id, body, full_body, private, email_message_id, delivery, created_at";
 /// The column list every contact query selects.
@@ -66,6 +66,7 @@ pub trait EntityRow {
             waiting_since: self.opt_int("waiting_since")?.map(Timestamp),
             last_activity_at: Timestamp(self.int("last_activity_at")?),
             created_at: Timestamp(self.int("created_at")?),
+            last_message_preview: self.opt_text("last_message_preview")?,
         })
     }
 

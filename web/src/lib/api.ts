@@ -34,7 +34,78 @@ export interface Contact {
   email: string | null;
   phone: string | null;
   company: string | null;
+  external_id?: string | null;
+  /** Free-form attributes set by the site or by agents. */
+  custom_attributes?: Record<string, unknown>;
+  /** What the widget saw: browser, OS, location, current page … */
+  browser?: Record<string, unknown>;
   spam: boolean;
+  first_seen_at?: string;
+  last_seen_at?: string;
+}
+
+/** A contact with their conversations, newest first (the profile panel). */
+export interface ContactProfile extends Contact {
+  conversations: Conversation[];
+}
+
+/** The fields of a contact an agent edits; `null` clears one. */
+export interface ContactPatch {
+  name?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  company?: string | null;
+  custom_attributes?: Record<string, unknown>;
+}
+
+export interface Inbox {
+  id: number;
+  name: string;
+  kind: InboxKind;
+}
+
+export const INBOX_KINDS = ['chat', 'in_app', 'email', 'form'] as const;
+
+export const SORTS = ['last_activity', 'oldest_waiting', 'created'] as const;
+export type Sort = (typeof SORTS)[number];
+
+/** The inbox list's quick filters (SPEC §3), as the list API names them. */
+export interface Filters {
+  inbox_id?: number;
+  channel?: InboxKind;
+  assignee_id?: number;
+  tag?: string;
+  unread?: boolean;
+  waiting?: boolean;
+  created_after?: string;
+  created_before?: string;
+  activity_after?: string;
+  activity_before?: string;
+  contact_id?: number;
+}
+
+export const FILTER_KEYS = [
+  'inbox_id',
+  'channel',
+  'assignee_id',
+  'tag',
+  'unread',
+  'waiting',
+  'created_after',
+  'created_before',
+  'activity_after',
+  'activity_before',
+  'contact_id',
+] as const satisfies readonly (keyof Filters)[];
+
+/** What the list shows: a folder and scope, filters, a search, an order. */
+export interface ListQuery {
+  folder: Folder;
+  scope: Scope;
+  filters: Filters;
+  /** Full-text search; results are ranked and carry a snippet. */
+  q: string;
+  sort: Sort;
 }
 
 export interface Conversation {
@@ -53,6 +124,9 @@ export interface Conversation {
   waiting_since: string | null;
   last_activity_at: string;
   created_at: string;
+  /** The last message, shortened (the list's preview line). */
+  last_message_preview?: string | null;
+  /** Search results: the matching text, HTML-escaped, with `<mark>` around matches. */
   snippet?: string;
 }
 
@@ -86,6 +160,19 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The list's query parameters (scope, filters, search, sort); the folder is the caller's. */
+export function listParams(query: Omit<ListQuery, 'folder'>): URLSearchParams {
+  const params = new URLSearchParams();
+  if (query.scope !== 'all') params.set('scope', query.scope);
+  for (const key of FILTER_KEYS) {
+    const value = query.filters[key];
+    if (value !== undefined && value !== false) params.set(key, String(value));
+  }
+  if (query.q.trim()) params.set('q', query.q.trim());
+  if (query.sort !== 'last_activity') params.set('sort', query.sort);
+  return params;
 }
 
 export async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
@@ -136,8 +223,10 @@ export class AccountApi {
     return `/api/v1/accounts/${this.accountId}${rest}`;
   }
 
-  conversations(query: { folder: Folder; scope: Scope; cursor?: string | null; limit?: number }): Promise<Page<Conversation>> {
-    const params = new URLSearchParams({ folder: query.folder, scope: query.scope, limit: String(query.limit ?? 25) });
+  conversations(query: ListQuery & { cursor?: string | null; limit?: number }): Promise<Page<Conversation>> {
+    const params = listParams(query);
+    params.set('folder', query.folder);
+    params.set('limit', String(query.limit ?? 25));
     if (query.cursor) params.set('cursor', query.cursor);
     return request('GET', this.path(`/conversations?${params}`));
   }
@@ -175,12 +264,33 @@ export class AccountApi {
     return request('POST', this.path(`/conversations/${id}/read`));
   }
 
+  assign(id: number, agentId: number | null): Promise<Conversation> {
+    return request('POST', this.path(`/conversations/${id}/assign`), { agent_id: agentId });
+  }
+
+  setTags(id: number, tags: string[]): Promise<Conversation> {
+    return request('PUT', this.path(`/conversations/${id}/tags`), { tags });
+  }
+
   agents(): Promise<{ items: Agent[] }> {
     return request('GET', this.path('/agents'));
   }
 
-  contact(id: number): Promise<Contact> {
+  inboxes(): Promise<{ items: Inbox[] }> {
+    return request('GET', this.path('/inboxes'));
+  }
+
+  /** A contact's profile with their conversations. */
+  contact(id: number): Promise<ContactProfile> {
     return request('GET', this.path(`/contacts/${id}`));
+  }
+
+  contacts(q: string): Promise<Page<Contact>> {
+    return request('GET', this.path(`/contacts?limit=10&q=${encodeURIComponent(q)}`));
+  }
+
+  updateContact(id: number, patch: ContactPatch): Promise<Contact> {
+    return request('PATCH', this.path(`/contacts/${id}`), patch);
   }
 
   /** The URL of the live event stream (a WebSocket). */

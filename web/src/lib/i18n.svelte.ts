@@ -75,6 +75,32 @@ export function shortTime(iso: string, now = new Date()): string {
   return new Intl.DateTimeFormat(state.locale, options).format(date);
 }
 
+/**
+ * How long ago, briefly ("now", "5 min", "3 h", "2 d"); older than a week,
+ * the date. Units are the locale's (Intl.NumberFormat unit style).
+ */
+export function relativeTime(iso: string, now = new Date()): string {
+  const date = new Date(iso);
+  const seconds = (now.getTime() - date.getTime()) / 1000;
+  if (seconds < 60) return t('time.now');
+  const unit = (value: number, name: 'minute' | 'hour' | 'day') =>
+    new Intl.NumberFormat(state.locale, { style: 'unit', unit: name, unitDisplay: 'narrow' }).format(Math.floor(value));
+  if (seconds < 3600) return unit(seconds / 60, 'minute');
+  if (seconds < 86_400) return unit(seconds / 3600, 'hour');
+  if (seconds < 7 * 86_400) return unit(seconds / 86_400, 'day');
+  return shortTime(iso, now);
+}
+
+/** A calendar date (filter chips). */
+export function shortDate(iso: string): string {
+  return new Intl.DateTimeFormat(state.locale, { day: 'numeric', month: 'short', year: 'numeric' }).format(new Date(iso));
+}
+
+/** A whole number in the locale's digits and grouping. */
+export function formatNumber(n: number): string {
+  return new Intl.NumberFormat(state.locale).format(n);
+}
+
 /** Date and time in full, for message headers and tooltips. */
 export function fullTime(iso: string): string {
   return new Intl.DateTimeFormat(state.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(

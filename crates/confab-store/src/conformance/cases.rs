@@ -2816,3 +2816,88 @@ pub async fn contacts_are_found_by_external_id_in_their_account(store: &dyn Stor
         Some(ours.id)
     );
 }
+
+/// The inbox list's preview line: the last reply or contact message (not a
+/// private note), whitespace collapsed, cut with an ellipsis; on the row, in
+/// what the list, one conversation and the events answer.
+pub async fn last_message_previews_follow_replies_not_notes(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let first = f
+        .contact_writes(
+            store,
+            &f.chat,
+            &f.contact,
+            "  Where is\n\tmy order?  ",
+            at(1),
+        )
+        .await;
+    assert_eq!(
+        first.conversation.last_message_preview.as_deref(),
+        Some("Where is my order?")
+    );
+    let id = first.conversation.id;
+    let note = f
+        .agent_writes(store, id, "internal: check the carrier", true, at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        note.conversation.last_message_preview.as_deref(),
+        Some("Where is my order?"),
+        "a private note is never the preview"
+    );
+    let reply = f
+        .agent_writes(store, id, "It ships today.", false, at(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.conversation.last_message_preview.as_deref(),
+        Some("It ships today.")
+    );
+    let long = "word ".repeat(60);
+    f.contact_writes(store, &f.chat, &f.contact, &long, at(4))
+        .await;
+    let listed = store
+        .list_conversations(f.account, &in_folder(Folder::Open))
+        .await
+        .unwrap();
+    let preview = listed.items[0]
+        .conversation
+        .last_message_preview
+        .clone()
+        .expect("a preview in the list");
+    assert!(preview.ends_with('…'), "{preview}");
+    assert!(
+        preview.chars().count() <= crate::plan::PREVIEW_CHARS + 1,
+        "{preview}"
+    );
+    assert!(
+        preview.chars().count() > crate::plan::PREVIEW_CHARS - 5,
+        "{preview}"
+    );
+    assert!(preview.starts_with("word word"), "{preview}");
+    // A folder change keeps it; one conversation answers it too.
+    store
+        .act_on_conversation(
+            f.account,
+            id,
+            FolderAction::Close,
+            Actor::Agent(f.agent.id),
+            at(5),
+        )
+        .await
+        .unwrap();
+    let fetched = store.get_conversation(f.account, id).await.unwrap();
+    assert_eq!(
+        fetched.last_message_preview.as_deref(),
+        Some(preview.as_str())
+    );
+    // The events carry it, so a live list shows it without a fetch.
+    let events = all_events(store, f.account).await;
+    let last = events.last().expect("events");
+    assert_eq!(
+        last.data["conversation"]["last_message_preview"].as_str(),
+        Some(preview.as_str()),
+        "{:?}",
+        last.data
+    );
+}
