@@ -198,6 +198,7 @@ async fn racing_idempotency_keys_store_one_message() {
                         private: false,
                         idempotency_key: Some("same".into()),
                         email_message_id: None,
+                        attachments: Vec::new(),
                     },
                     T0.plus_millis(i),
                 )
@@ -389,6 +390,7 @@ async fn spam_marks_contact_edits_and_posts_do_not_deadlock() {
                             private: true,
                             idempotency_key: None,
                             email_message_id: None,
+                            attachments: Vec::new(),
                         },
                         now,
                     )

@@ -2,12 +2,13 @@
 
 use async_trait::async_trait;
 use confab_domain::*;
-use confab_store::plan::{apply_outcome, conversation_event, message_event};
+use confab_store::plan::{apply_outcome, attachment_request, conversation_event, message_event};
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
 use rusqlite::{Connection, params};
 
 use crate::accounts::load_inbox;
+use crate::attachments::{attach, fill_attachments, message_attachments};
 use crate::contacts::load_contact;
 use crate::conversations::{
     insert_conversation, load_conversation, read_conversation, save_conversation,
@@ -60,9 +61,10 @@ fn replayed(
     account: AccountId,
     message: Option<Message>,
 ) -> StoreResult<Option<Posted>> {
-    let Some(message) = message else {
+    let Some(mut message) = message else {
         return Ok(None);
     };
+    message.attachments = message_attachments(tx, message.id)?;
     let conversation = load_conversation(tx, account, message.conversation_id)?;
     Ok(Some(Posted {
         conversation,
@@ -131,6 +133,7 @@ fn post_contact_message(
     if let Some(posted) = replay_email(tx, account, message.email_message_id.as_deref())? {
         return Ok(posted);
     }
+    let attachments = attachment_request(&message.attachments)?;
     let mut contact = load_contact(tx, account, contact)?;
     let inbox = load_inbox(tx, account, inbox)?;
     let target = match message.conversation_id {
@@ -182,7 +185,7 @@ fn post_contact_message(
             (conversation, true, false)
         }
     };
-    let stored = insert_message(
+    let mut stored = insert_message(
         tx,
         NewMessageRow {
             account,
@@ -196,6 +199,14 @@ fn post_contact_message(
             email_message_id: message.email_message_id.as_deref(),
             delivery: None,
         },
+        now,
+    )?;
+    stored.attachments = attach(
+        tx,
+        account,
+        &stored,
+        Uploader::Contact(contact.id),
+        &attachments,
         now,
     )?;
     conversation.unread_count += 1;
@@ -258,6 +269,7 @@ fn post_agent_message(
     )? {
         return Ok(posted);
     }
+    let attachments = attachment_request(&message.attachments)?;
     let mut conversation = load_conversation(tx, account, conversation)?;
     let action = if message.private {
         Action::AgentNote
@@ -280,7 +292,7 @@ fn post_agent_message(
         }
         _ => None,
     };
-    let stored = insert_message(
+    let mut stored = insert_message(
         tx,
         NewMessageRow {
             account,
@@ -294,6 +306,14 @@ fn post_agent_message(
             email_message_id: mail_id,
             delivery: mail_id.map(|_| DeliveryStatus::Pending),
         },
+        now,
+    )?;
+    stored.attachments = attach(
+        tx,
+        account,
+        &stored,
+        Uploader::Agent(message.agent_id),
+        &attachments,
         now,
     )?;
     if mail_id.is_some() {
@@ -420,6 +440,7 @@ impl MessageStore for SqliteStore {
         } else {
             None
         };
+        fill_attachments(&mut conn, &mut items).await?;
         Ok(Page { items, next_cursor })
     }
 }

@@ -364,6 +364,7 @@ async fn conversation(
             private: true,
             idempotency_key: None,
             email_message_id: None,
+            attachments: Vec::new(),
         };
         store
             .post_agent_message(account, id, note, at.plus_minutes(4))
@@ -376,6 +377,7 @@ async fn conversation(
             private: false,
             idempotency_key: None,
             email_message_id: None,
+            attachments: Vec::new(),
         };
         store
             .post_agent_message(account, id, reply, at.plus_minutes(9))

@@ -521,6 +521,7 @@ async fn post_message(
         private: request.private,
         idempotency_key: idempotency_key(&headers)?,
         email_message_id: Some(state.config.new_message_id(account)),
+        attachments: Vec::new(),
     };
     let posted = state
         .store

@@ -794,6 +794,7 @@ pub async fn idempotency_keys_return_the_first_message(store: &dyn Store) {
         private: false,
         idempotency_key: Some("k1".into()),
         email_message_id: None,
+        attachments: Vec::new(),
     };
     let r1 = store
         .post_agent_message(f.account, first.conversation.id, reply.clone(), at(2))
@@ -2096,6 +2097,7 @@ async fn reply(
                 private,
                 idempotency_key: None,
                 email_message_id: Some(message_id.into()),
+                attachments: Vec::new(),
             },
             at(1),
         )

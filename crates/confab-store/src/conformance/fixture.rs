@@ -174,6 +174,7 @@ impl Fixture {
                     private,
                     idempotency_key: None,
                     email_message_id: None,
+                    attachments: Vec::new(),
                 },
                 at,
             )
