@@ -32,7 +32,14 @@ pub struct ServerConfig {
     pub dead_after: std::time::Duration,
     /// Days a conversation stays in the trash before it is purged for good.
     pub trash_retention_days: i64,
+    /// Where attachment files are kept (created when the first one arrives).
+    pub attachments_dir: std::path::PathBuf,
+    /// Largest attachment, in bytes.
+    pub attachment_max_bytes: u64,
 }
+
+/// The default largest attachment: 20 MiB.
+pub const DEFAULT_ATTACHMENT_MAX_BYTES: u64 = 20 * 1024 * 1024;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -54,6 +61,8 @@ impl Default for ServerConfig {
             ping_every: std::time::Duration::from_secs(15),
             dead_after: std::time::Duration::from_secs(45),
             trash_retention_days: 30,
+            attachments_dir: std::path::PathBuf::from("confab-data/attachments"),
+            attachment_max_bytes: DEFAULT_ATTACHMENT_MAX_BYTES,
         }
     }
 }

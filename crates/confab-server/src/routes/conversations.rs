@@ -472,7 +472,12 @@ async fn list_messages(
 
 #[derive(Deserialize, ToSchema)]
 pub struct PostMessage {
+    /// Markdown; may be empty when files are attached.
+    #[serde(default)]
     pub body: String,
+    /// Files uploaded into this conversation (`POST …/attachments`) to attach.
+    #[serde(default)]
+    pub attachment_ids: Vec<AttachmentId>,
     /// A private note, never shown to the contact.
     #[serde(default)]
     pub private: bool,
@@ -514,14 +519,15 @@ async fn post_message(
     Json(request): Json<PostMessage>,
 ) -> ApiResult<(StatusCode, axum::Json<PostedMessage>)> {
     let account = auth.account(account)?;
-    let body = validate::message_body(&request.body)?;
+    let body =
+        validate::message_body_with_attachments(&request.body, !request.attachment_ids.is_empty())?;
     let message = NewAgentMessage {
         agent_id: auth.agent.id,
         body,
         private: request.private,
         idempotency_key: idempotency_key(&headers)?,
         email_message_id: Some(state.config.new_message_id(account)),
-        attachments: Vec::new(),
+        attachments: request.attachment_ids,
     };
     let posted = state
         .store
