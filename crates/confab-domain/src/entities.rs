@@ -174,7 +174,23 @@ pub struct Message {
     /// For a reply that leaves by e-mail: whether the relay has taken it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryStatus>,
+    /// The files attached to the message, in upload order (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     pub created_at: Timestamp,
+}
+
+/// A file attached to a message, as the API shows it. Clients build its
+/// download address from the id (`…/attachments/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    /// The sender's file name, cleaned (no folders, no control characters).
+    pub filename: String,
+    /// The type Confab found by looking at the content (not the sender's claim).
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
 }
 
 /// Conversation counts per folder.

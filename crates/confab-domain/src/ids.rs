@@ -35,4 +35,6 @@ id_type!(
     WebhookId,
     /// One event sent (or to be sent) to one webhook.
     DeliveryId,
+    /// A file uploaded to an account, attached (or to be attached) to a message.
+    AttachmentId,
 );

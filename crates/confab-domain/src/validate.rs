@@ -26,6 +26,8 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_TAG_CHARS: usize = 64;
 /// Most tags on one conversation.
 pub const MAX_TAGS: usize = 50;
+/// Most files attached to one message.
+pub const MAX_ATTACHMENTS: usize = 20;
 /// Shortest password.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
@@ -77,6 +79,18 @@ pub fn message_body(value: &str) -> Result<String, InvalidField> {
         ));
     }
     Ok(value.replace('\0', ""))
+}
+
+/// A message body that may be empty when files are attached: at most
+/// [`MAX_BODY_CHARS`], and not blank unless `has_attachments`.
+pub fn message_body_with_attachments(
+    value: &str,
+    has_attachments: bool,
+) -> Result<String, InvalidField> {
+    if has_attachments && value.trim().is_empty() {
+        return Ok(String::new());
+    }
+    message_body(value)
 }
 
 /// An e-mail address: one `@`, something on both sides, a dot in the domain,
@@ -173,5 +187,8 @@ mod tests {
         assert!(message_body("  ").is_err());
         assert_eq!(message_body("hi\0").unwrap(), "hi");
         assert!(message_body(&"x".repeat(MAX_BODY_CHARS + 1)).is_err());
+        assert_eq!(message_body_with_attachments("  ", true).unwrap(), "");
+        assert!(message_body_with_attachments("  ", false).is_err());
+        assert_eq!(message_body_with_attachments("hi", true).unwrap(), "hi");
     }
 }

@@ -2,10 +2,11 @@
 //! threaded into the contact's mail client (`Message-ID`, `In-Reply-To`,
 //! `References`, `Re:` subject), with a plain-text part (the Markdown the
 //! agent wrote) and an HTML part rendered from it (raw HTML in the source
-//! is shown as text, never passed through).
+//! is shown as text, never passed through), and the reply's files as
+//! MIME attachments.
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use pulldown_cmark::{Event, Options, Parser, html};
 
 /// What a reply needs to become a mail.
@@ -27,6 +28,17 @@ pub struct Reply<'a> {
     pub references: &'a [String],
     /// What the agent wrote (Markdown).
     pub body: &'a str,
+    /// Files that go with the reply.
+    pub attachments: &'a [MailFile],
+}
+
+/// A file attached to a reply.
+#[derive(Debug, Clone)]
+pub struct MailFile {
+    pub filename: String,
+    /// A MIME type; an unreadable one is sent as `application/octet-stream`.
+    pub content_type: String,
+    pub data: Vec<u8>,
 }
 
 /// Why a reply could not be made into a mail (a permanent problem).
@@ -111,6 +123,22 @@ pub fn compose_reply(reply: &Reply) -> Result<lettre::Message, ComposeError> {
                 .header(ContentType::TEXT_HTML)
                 .body(render_html(reply.body)),
         );
+    let body = if reply.attachments.is_empty() {
+        body
+    } else {
+        let octet = || ContentType::parse("application/octet-stream");
+        reply
+            .attachments
+            .iter()
+            .try_fold(MultiPart::mixed().multipart(body), |mixed, file| {
+                let content_type = ContentType::parse(&file.content_type)
+                    .or_else(|_| octet())
+                    .map_err(|e| ComposeError::Build(e.to_string()))?;
+                let part =
+                    Attachment::new(file.filename.clone()).body(file.data.clone(), content_type);
+                Ok::<_, ComposeError>(mixed.singlepart(part))
+            })?
+    };
     builder
         .multipart(body)
         .map_err(|e| ComposeError::Build(e.to_string()))
@@ -129,6 +157,7 @@ mod tests {
             message_id: "confab.1@acme.test",
             references,
             body: "Here it is: **paid**.\n\n<script>alert(1)</script>",
+            attachments: &[],
         }
     }
 
@@ -156,6 +185,35 @@ mod tests {
         assert!(
             text.contains("text/plain") && text.contains("text/html"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn files_go_as_mime_attachments() {
+        let files = vec![MailFile {
+            filename: "relatório.pdf".into(),
+            content_type: "application/pdf".into(),
+            data: b"%PDF-1.7 fake".to_vec(),
+        }];
+        let mut with_files = reply(&[]);
+        with_files.attachments = &files;
+        let mail = compose_reply(&with_files).unwrap();
+        let text = String::from_utf8(mail.formatted()).unwrap();
+        assert!(text.contains("multipart/mixed"), "{text}");
+        assert!(text.contains("multipart/alternative"), "{text}");
+        assert!(text.contains("Content-Type: application/pdf"), "{text}");
+        assert!(text.contains("Content-Disposition: attachment"), "{text}");
+        // Parsed back, the file is there with its name and content.
+        let parsed = crate::inbound::parse_inbound(&mail.formatted()).unwrap();
+        assert_eq!(parsed.attachments.len(), 1);
+        assert_eq!(
+            parsed.attachments[0].filename.as_deref(),
+            Some("relatório.pdf")
+        );
+        assert_eq!(parsed.attachments[0].data, b"%PDF-1.7 fake");
+        assert_eq!(
+            parsed.body,
+            "Here it is: **paid**.\n\n<script>alert(1)</script>"
         );
     }
 

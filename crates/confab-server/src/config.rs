@@ -35,7 +35,14 @@ pub struct ServerConfig {
     /// After how long an agent's chat reply is e-mailed to a visitor whose
     /// widget did not receive it; `None`: chat replies stay in the chat.
     pub chat_email_delay: Option<std::time::Duration>,
+    /// Where attachment files are kept (created when the first one arrives).
+    pub attachments_dir: std::path::PathBuf,
+    /// Largest attachment, in bytes.
+    pub attachment_max_bytes: u64,
 }
+
+/// The default largest attachment: 20 MiB.
+pub const DEFAULT_ATTACHMENT_MAX_BYTES: u64 = 20 * 1024 * 1024;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -58,6 +65,8 @@ impl Default for ServerConfig {
             dead_after: std::time::Duration::from_secs(45),
             trash_retention_days: 30,
             chat_email_delay: None,
+            attachments_dir: std::path::PathBuf::from("confab-data/attachments"),
+            attachment_max_bytes: DEFAULT_ATTACHMENT_MAX_BYTES,
         }
     }
 }

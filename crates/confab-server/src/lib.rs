@@ -5,6 +5,7 @@
 //! rules, map the result. Errors become `{"error":{"code","message"}}` in
 //! one place ([`error::ApiError`]).
 
+pub mod attachments;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -1,5 +1,6 @@
-//! Housekeeping on a clock: fires snooze wake-ups on time, and purges the
-//! trash once its retention has passed.
+//! Housekeeping on a clock: fires snooze wake-ups on time, purges the
+//! trash once its retention has passed, and deletes attachment files no
+//! message took within a day (or whose conversation was purged).
 //!
 //! Snooze wake-ups fire on time: sleeps until the earliest due time (at
 //! most a second at a time, so a timer set by another instance is seen
@@ -15,8 +16,13 @@ const MAX_SLEEP: Duration = Duration::from_millis(500);
 
 /// Runs until the task is dropped.
 pub async fn run_snooze_scheduler(state: AppState) {
+    let mut attachments_purged: Option<std::time::Instant> = None;
     loop {
         purge_trash(&state).await;
+        if attachments_purged.is_none_or(|at| at.elapsed() >= ATTACHMENT_PURGE_EVERY) {
+            purge_attachments(&state).await;
+            attachments_purged = Some(std::time::Instant::now());
+        }
         let now = state.clock.now();
         match state.store.wake_due(now, 500).await {
             Ok(woken) if !woken.is_empty() => {
@@ -38,6 +44,42 @@ pub async fn run_snooze_scheduler(state: AppState) {
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = state.snooze_changed.notified() => {}
+        }
+    }
+}
+
+/// How often unused attachments are looked for.
+const ATTACHMENT_PURGE_EVERY: Duration = Duration::from_secs(60);
+/// How long an upload may wait for a message to take it.
+const UNATTACHED_MINUTES: i64 = 24 * 60;
+
+/// Forgets uploads no message took within a day, and files whose message
+/// was purged, then deletes their files (the row first: a file is never
+/// missing under a row that names it).
+pub async fn purge_attachments(state: &AppState) {
+    let created_before = state.clock.now().plus_minutes(-UNATTACHED_MINUTES);
+    loop {
+        let purged = match state
+            .store
+            .purge_unattached_attachments(created_before, 100)
+            .await
+        {
+            Ok(purged) => purged,
+            Err(error) => {
+                tracing::error!(%error, "purging unused attachments");
+                return;
+            }
+        };
+        for attachment in &purged {
+            if let Err(error) = state.attachments.delete(&attachment.storage_key).await {
+                tracing::warn!(%error, attachment = attachment.id.0, "deleting an attachment's file");
+            }
+        }
+        if purged.len() < 100 {
+            if !purged.is_empty() {
+                tracing::info!(count = purged.len(), "deleted unused attachments");
+            }
+            return;
         }
     }
 }

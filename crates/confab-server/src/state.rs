@@ -6,6 +6,7 @@ use confab_store::Store;
 
 use confab_domain::AccountId;
 
+use crate::attachments::AttachmentStorage;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::events::Hub;
@@ -20,12 +21,19 @@ pub struct AppState {
     pub snooze_changed: Arc<tokio::sync::Notify>,
     /// Fans the event log out to live streams.
     pub hub: Arc<Hub>,
+    /// Where attachment files live.
+    pub attachments: Arc<AttachmentStorage>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> AppState {
         let hub = Hub::new(store.clone(), config.max_connections, config.stream_backlog);
+        let attachments = Arc::new(AttachmentStorage::new(
+            config.attachments_dir.clone(),
+            config.attachment_max_bytes,
+        ));
         AppState {
+            attachments,
             store,
             clock,
             config: Arc::new(config),

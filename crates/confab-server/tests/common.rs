@@ -65,8 +65,18 @@ pub fn test_config() -> ServerConfig {
             burst: 10_000,
         },
         body_limit: TEST_BODY_LIMIT,
+        attachments_dir: test_attachments_dir(),
         ..ServerConfig::default()
     }
+}
+
+/// A fresh attachments folder in the system's temporary folder.
+pub fn test_attachments_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "confab-test-attachments-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ))
 }
 
 pub async fn sqlite_app() -> TestApp {

@@ -86,6 +86,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/accounts/{account}/webhooks/{id}"),
     ("get", "/api/v1/accounts/{account}/webhooks/{id}/deliveries"),
     ("get", "/api/v1/public/inboxes/{inbox_token}/ws"),
+    (
+        "post",
+        "/api/v1/accounts/{account}/conversations/{id}/attachments",
+    ),
+    ("get", "/api/v1/accounts/{account}/attachments/{id}"),
+    ("post", "/api/v1/public/inboxes/{inbox_token}/attachments"),
+    (
+        "get",
+        "/api/v1/public/inboxes/{inbox_token}/attachments/{id}",
+    ),
 ];
 
 #[tokio::test]

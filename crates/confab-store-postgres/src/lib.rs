@@ -11,6 +11,7 @@
 //! the delivery queue skips rows another instance holds (`SKIP LOCKED`).
 
 mod accounts;
+mod attachments;
 mod contacts;
 mod conversations;
 mod events;

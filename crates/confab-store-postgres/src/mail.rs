@@ -22,7 +22,7 @@ async fn load_message(
     id: MessageId,
 ) -> StoreResult<Message> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND id = $2");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    let mut message = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account.0)
         .bind(id.0)
         .fetch_optional(&mut *conn)
@@ -30,7 +30,9 @@ async fn load_message(
         .map_err(db_error)?
         .ok_or(StoreError::NotFound("message"))?
         .message()
-        .map_err(db_error)
+        .map_err(db_error)?;
+    crate::attachments::fill_attachments(conn, std::slice::from_mut(&mut message)).await?;
+    Ok(message)
 }
 
 /// Sets a message's delivery; logs `message.updated` when it changed.
@@ -145,6 +147,7 @@ impl MailStore for PostgresStore {
                 finish(&mut tx, id, &MailOutcome::Failed { error }, now).await?;
                 continue;
             };
+            let attachments = crate::attachments::stored_attachments(&mut tx, message.id).await?;
             jobs.push(OutboundMail {
                 id,
                 account,
@@ -155,6 +158,7 @@ impl MailStore for PostgresStore {
                 to_name: contact.name,
                 references,
                 attempts,
+                attachments,
             });
         }
         tx.commit().await.map_err(db_error)?;

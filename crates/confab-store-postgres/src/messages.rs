@@ -3,12 +3,14 @@
 use async_trait::async_trait;
 use confab_domain::*;
 use confab_store::plan::{
-    apply_outcome, conversation_event, mail_plan, message_event, message_preview,
+    apply_outcome, attachment_request, conversation_event, mail_plan, message_event,
+    message_preview,
 };
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
 use sqlx::PgConnection;
 
+use crate::attachments::{attach, fill_attachments};
 use crate::contacts::lock_contact;
 use crate::conversations::{
     insert_conversation, load_conversation, lock_conversation, save_conversation,
@@ -62,9 +64,10 @@ async fn replayed(
     account: AccountId,
     message: Option<Message>,
 ) -> StoreResult<Option<Posted>> {
-    let Some(message) = message else {
+    let Some(mut message) = message else {
         return Ok(None);
     };
+    fill_attachments(tx, std::slice::from_mut(&mut message)).await?;
     let conversation = load_conversation(tx, account, message.conversation_id).await?;
     Ok(Some(Posted {
         conversation,
@@ -170,6 +173,7 @@ impl PostgresStore {
         {
             return Ok(posted);
         }
+        let attachments = attachment_request(&message.attachments)?;
         // The contact's lock serialises their posts: two first messages
         // cannot both start a conversation.
         let mut contact = lock_contact(&mut tx, account, contact).await?;
@@ -231,7 +235,7 @@ impl PostgresStore {
                 (conversation, true, false)
             }
         };
-        let stored = insert_message(
+        let mut stored = insert_message(
             &mut tx,
             NewMessageRow {
                 account,
@@ -245,6 +249,15 @@ impl PostgresStore {
                 email_message_id: message.email_message_id.as_deref(),
                 delivery: None,
             },
+            now,
+        )
+        .await?;
+        stored.attachments = attach(
+            &mut tx,
+            account,
+            &stored,
+            Uploader::Contact(contact.id),
+            &attachments,
             now,
         )
         .await?;
@@ -316,6 +329,7 @@ impl PostgresStore {
         {
             return Ok(posted);
         }
+        let attachments = attachment_request(&message.attachments)?;
         let mut conversation = lock_conversation(&mut tx, account, conversation).await?;
         let action = if message.private {
             Action::AgentNote
@@ -337,7 +351,7 @@ impl PostgresStore {
                 .is_some();
         let plan = mail_plan(conversation.inbox_kind, message, has_email, now);
         let mail_id = plan.and(message.email_message_id.as_deref());
-        let stored = insert_message(
+        let mut stored = insert_message(
             &mut tx,
             NewMessageRow {
                 account,
@@ -353,6 +367,15 @@ impl PostgresStore {
                     .filter(|p| !p.unless_received)
                     .map(|_| DeliveryStatus::Pending),
             },
+            now,
+        )
+        .await?;
+        stored.attachments = attach(
+            &mut tx,
+            account,
+            &stored,
+            Uploader::Agent(message.agent_id),
+            &attachments,
             now,
         )
         .await?;
@@ -504,6 +527,7 @@ impl MessageStore for PostgresStore {
         } else {
             None
         };
+        fill_attachments(&mut conn, &mut items).await?;
         Ok(Page { items, next_cursor })
     }
 }

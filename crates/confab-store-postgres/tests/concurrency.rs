@@ -199,6 +199,7 @@ async fn racing_idempotency_keys_store_one_message() {
                         idempotency_key: Some("same".into()),
                         email_message_id: None,
                         chat_email_at: None,
+                        attachments: Vec::new(),
                     },
                     T0.plus_millis(i),
                 )
@@ -391,6 +392,7 @@ async fn spam_marks_contact_edits_and_posts_do_not_deadlock() {
                             idempotency_key: None,
                             email_message_id: None,
                             chat_email_at: None,
+                            attachments: Vec::new(),
                         },
                         now,
                     )

@@ -6,6 +6,7 @@
 //! own async pool (sqlx) and run concurrently under WAL.
 
 mod accounts;
+mod attachments;
 mod contacts;
 mod conversations;
 mod events;

@@ -88,13 +88,15 @@ impl MailStore for SqliteStore {
 }
 
 fn load_message(tx: &Connection, account: AccountId, id: MessageId) -> StoreResult<Message> {
-    query_one(
+    let mut message = query_one(
         tx,
         &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = ?1 AND id = ?2"),
         [account.0, id.0],
         "message",
         |row| row.message(),
-    )
+    )?;
+    message.attachments = crate::attachments::message_attachments(tx, message.id)?;
+    Ok(message)
 }
 
 fn claim(
@@ -144,6 +146,7 @@ fn claim(
             )?;
             continue;
         };
+        let attachments = crate::attachments::stored_attachments(tx, message.id)?;
         jobs.push(OutboundMail {
             id,
             account,
@@ -154,6 +157,7 @@ fn claim(
             to_name: contact.name,
             references,
             attempts,
+            attachments,
         });
     }
     Ok(jobs)

@@ -3,13 +3,15 @@
 use async_trait::async_trait;
 use confab_domain::*;
 use confab_store::plan::{
-    apply_outcome, conversation_event, mail_plan, message_event, message_preview,
+    apply_outcome, attachment_request, conversation_event, mail_plan, message_event,
+    message_preview,
 };
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
 use rusqlite::{Connection, params};
 
 use crate::accounts::load_inbox;
+use crate::attachments::{attach, fill_attachments, message_attachments};
 use crate::contacts::load_contact;
 use crate::conversations::{
     insert_conversation, load_conversation, read_conversation, save_conversation,
@@ -62,9 +64,10 @@ fn replayed(
     account: AccountId,
     message: Option<Message>,
 ) -> StoreResult<Option<Posted>> {
-    let Some(message) = message else {
+    let Some(mut message) = message else {
         return Ok(None);
     };
+    message.attachments = message_attachments(tx, message.id)?;
     let conversation = load_conversation(tx, account, message.conversation_id)?;
     Ok(Some(Posted {
         conversation,
@@ -133,6 +136,7 @@ fn post_contact_message(
     if let Some(posted) = replay_email(tx, account, message.email_message_id.as_deref())? {
         return Ok(posted);
     }
+    let attachments = attachment_request(&message.attachments)?;
     let mut contact = load_contact(tx, account, contact)?;
     let inbox = load_inbox(tx, account, inbox)?;
     let target = match message.conversation_id {
@@ -184,7 +188,7 @@ fn post_contact_message(
             (conversation, true, false)
         }
     };
-    let stored = insert_message(
+    let mut stored = insert_message(
         tx,
         NewMessageRow {
             account,
@@ -198,6 +202,14 @@ fn post_contact_message(
             email_message_id: message.email_message_id.as_deref(),
             delivery: None,
         },
+        now,
+    )?;
+    stored.attachments = attach(
+        tx,
+        account,
+        &stored,
+        Uploader::Contact(contact.id),
+        &attachments,
         now,
     )?;
     conversation.unread_count += 1;
@@ -261,6 +273,7 @@ fn post_agent_message(
     )? {
         return Ok(posted);
     }
+    let attachments = attachment_request(&message.attachments)?;
     let mut conversation = load_conversation(tx, account, conversation)?;
     let action = if message.private {
         Action::AgentNote
@@ -281,7 +294,7 @@ fn post_agent_message(
             .is_some();
     let plan = mail_plan(conversation.inbox_kind, &message, has_email, now);
     let mail_id = plan.and(message.email_message_id.as_deref());
-    let stored = insert_message(
+    let mut stored = insert_message(
         tx,
         NewMessageRow {
             account,
@@ -297,6 +310,14 @@ fn post_agent_message(
                 .filter(|p| !p.unless_received)
                 .map(|_| DeliveryStatus::Pending),
         },
+        now,
+    )?;
+    stored.attachments = attach(
+        tx,
+        account,
+        &stored,
+        Uploader::Agent(message.agent_id),
+        &attachments,
         now,
     )?;
     if let Some(plan) = plan {
@@ -424,6 +445,7 @@ impl MessageStore for SqliteStore {
         } else {
             None
         };
+        fill_attachments(&mut conn, &mut items).await?;
         Ok(Page { items, next_cursor })
     }
 }

@@ -4,9 +4,11 @@
 //! `confab_store::conformance_tests!(path::to::fresh_store);` in a test file,
 //! where `fresh_store()` returns a store on a new, empty database.
 
+mod attachments;
 mod cases;
 mod fixture;
 
+pub use attachments::*;
 pub use cases::*;
 pub use fixture::Fixture;
 
@@ -42,6 +44,10 @@ macro_rules! conformance_tests {
             inbox_widget_settings,
             contacts_are_found_by_external_id_in_their_account,
             last_message_previews_follow_replies_not_notes,
+            attachments_are_taken_by_messages_in_their_transaction,
+            attachments_of_others_are_refused,
+            unused_attachments_are_purged_once,
+            email_replies_carry_their_attachments,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {$(

@@ -108,6 +108,9 @@ pub struct NewContactMessage {
     /// The e-mail's `Message-ID`: a second delivery of the same mail to the
     /// account returns the first message instead of a copy.
     pub email_message_id: Option<String>,
+    /// Files to attach, in the same transaction: unattached uploads of this
+    /// contact (through the API or by e-mail), or `Invalid` and nothing is written.
+    pub attachments: Vec<AttachmentId>,
 }
 
 /// A reply or private note from an agent.
@@ -126,6 +129,87 @@ pub struct NewAgentMessage {
     /// `email_message_id`) unless their widget received it before — for
     /// visitors who left the page. `None`: chat replies stay in the chat.
     pub chat_email_at: Option<Timestamp>,
+    /// Files to attach, in the same transaction: unattached uploads of this
+    /// agent for this conversation, or `Invalid` and nothing is written.
+    pub attachments: Vec<AttachmentId>,
+}
+
+/// Who uploaded a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uploader {
+    Agent(AgentId),
+    Contact(ContactId),
+    /// A file that came attached to a contact's e-mail.
+    Email(ContactId),
+}
+
+impl Uploader {
+    /// The database name of the kind and the uploader's id.
+    pub fn parts(self) -> (&'static str, i64) {
+        match self {
+            Uploader::Agent(id) => ("agent", id.0),
+            Uploader::Contact(id) => ("contact", id.0),
+            Uploader::Email(id) => ("email", id.0),
+        }
+    }
+
+    /// From the database's kind and id.
+    pub fn from_parts(kind: &str, id: i64) -> Option<Uploader> {
+        match kind {
+            "agent" => Some(Uploader::Agent(AgentId(id))),
+            "contact" => Some(Uploader::Contact(ContactId(id))),
+            "email" => Some(Uploader::Email(ContactId(id))),
+            _ => None,
+        }
+    }
+}
+
+/// A file stored on disk, to be recorded (unattached) in the database.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    /// The conversation it was uploaded into (agents upload into one;
+    /// contacts' uploads find theirs when they are attached).
+    pub conversation_id: Option<ConversationId>,
+    pub uploader: Uploader,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+    /// Where the file lies under the attachments folder (random, never the
+    /// user's file name).
+    pub storage_key: String,
+}
+
+/// A stored file, with what deciding who may see it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAttachment {
+    pub id: AttachmentId,
+    pub account_id: AccountId,
+    pub conversation_id: Option<ConversationId>,
+    /// `None` until a message takes it.
+    pub message_id: Option<MessageId>,
+    pub uploader: Uploader,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub storage_key: String,
+    /// Whether the message it is attached to is a private note.
+    pub private: bool,
+    pub created_at: Timestamp,
+}
+
+impl StoredAttachment {
+    /// What the API shows of it.
+    pub fn info(&self) -> Attachment {
+        Attachment {
+            id: self.id,
+            filename: self.filename.clone(),
+            content_type: self.content_type.clone(),
+            size: self.size_bytes,
+        }
+    }
 }
 
 /// A reply waiting in the outbox, with what sending it needs.
@@ -144,6 +228,8 @@ pub struct OutboundMail {
     pub references: Vec<String>,
     /// Attempts so far, this one included.
     pub attempts: i64,
+    /// The reply's files, to go with it as MIME attachments.
+    pub attachments: Vec<StoredAttachment>,
 }
 
 /// How an attempt to hand a reply to the relay ended.

@@ -97,6 +97,46 @@ pub fn contact_event(contact: &Contact) -> Value {
     json!({"contact": contact})
 }
 
+/// Puts each attachment on its message (attachments in upload order).
+pub fn place_attachments(messages: &mut [Message], found: Vec<(MessageId, Attachment)>) {
+    for (message_id, attachment) in found {
+        if let Some(message) = messages.iter_mut().find(|m| m.id == message_id) {
+            message.attachments.push(attachment);
+        }
+    }
+}
+
+/// The attachment ids a message asks for, each once, in order; refuses
+/// more than [`validate::MAX_ATTACHMENTS`].
+pub fn attachment_request(ids: &[AttachmentId]) -> StoreResult<Vec<AttachmentId>> {
+    let mut unique: Vec<AttachmentId> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !unique.contains(id) {
+            unique.push(*id);
+        }
+    }
+    if unique.len() > validate::MAX_ATTACHMENTS {
+        return Err(InvalidField::new(
+            "attachment_ids",
+            format!("at most {} files per message", validate::MAX_ATTACHMENTS),
+        )
+        .into());
+    }
+    Ok(unique)
+}
+
+/// Why a message cannot take a file: not an unattached upload of its sender
+/// (in its conversation), in its account.
+pub fn attachment_refused(id: AttachmentId) -> crate::error::StoreError {
+    InvalidField::new(
+        "attachment_ids",
+        format!(
+            "attachment {id} cannot be attached: it must be your own upload, in this conversation, not yet attached to a message"
+        ),
+    )
+    .into()
+}
+
 /// Tags as stored on the conversation row: comma-separated (tags never hold commas).
 pub fn join_tags(tags: &[String]) -> String {
     tags.join(",")

@@ -4,6 +4,7 @@
 use confab_domain::*;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
+use crate::model::{StoredAttachment, Uploader};
 use crate::plan::split_tags;
 
 /// The column list every conversation query selects (from alias `c`).
@@ -12,6 +13,14 @@ pub const CONVERSATION_COLUMNS: &str = "c.id, c.account_id, c.number, c.inbox_id
 pub const CONVERSATION_RETURNING: &str = "id, account_id, number, inbox_id, inbox_kind, contact_id, folder, assignee_id, tags, subject, snoozed_until, unread_count, waiting_since, last_activity_at, created_at, last_message_preview";
 /// The column list every message query selects.
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_type, sender_id, body, full_body, private, email_message_id, delivery, created_at";
+/// The column list every attachment query selects (from alias `a`, with the
+/// message joined as `m` for its private flag).
+pub const ATTACHMENT_COLUMNS: &str = "a.id, a.account_id, a.conversation_id, a.message_id, a.uploader_kind, a.uploader_id, a.filename, a.content_type, a.size_bytes, a.sha256, a.storage_key, a.created_at, COALESCE(m.private, FALSE) AS private";
+/// The attachment columns for `RETURNING` (no alias; only unattached rows
+/// are returned this way, so `private` is false).
+pub const ATTACHMENT_RETURNING: &str = "id, account_id, conversation_id, message_id, uploader_kind, uploader_id, filename, content_type, size_bytes, sha256, storage_key, created_at, FALSE AS private";
+/// The columns of an attachment as messages show it, with its message.
+pub const ATTACHMENT_INFO_COLUMNS: &str = "message_id, id, filename, content_type, size_bytes";
 /// The column list every contact query selects.
 pub const CONTACT_COLUMNS: &str = "id, account_id, name, email, phone, company, external_id, custom_attributes, browser, spam, first_seen_at, last_seen_at";
 /// The column list every agent query selects.
@@ -88,8 +97,43 @@ pub trait EntityRow {
                         .ok_or_else(|| corrupt("delivery status", &status))?,
                 ),
             },
+            attachments: Vec::new(),
             created_at: Timestamp(self.int("created_at")?),
         })
+    }
+
+    /// A stored attachment ([`ATTACHMENT_COLUMNS`]).
+    fn stored_attachment(&self) -> Result<StoredAttachment, sqlx::Error> {
+        let kind = self.text("uploader_kind")?;
+        Ok(StoredAttachment {
+            id: AttachmentId(self.int("id")?),
+            account_id: AccountId(self.int("account_id")?),
+            conversation_id: self.opt_int("conversation_id")?.map(ConversationId),
+            message_id: self.opt_int("message_id")?.map(MessageId),
+            uploader: Uploader::from_parts(&kind, self.int("uploader_id")?)
+                .ok_or_else(|| corrupt("uploader kind", &kind))?,
+            filename: self.text("filename")?,
+            content_type: self.text("content_type")?,
+            size_bytes: self.int("size_bytes")?,
+            sha256: self.text("sha256")?,
+            storage_key: self.text("storage_key")?,
+            private: self.flag("private")?,
+            created_at: Timestamp(self.int("created_at")?),
+        })
+    }
+
+    /// An attachment as messages show it, and its message's id
+    /// ([`ATTACHMENT_INFO_COLUMNS`]).
+    fn attachment_info(&self) -> Result<(MessageId, Attachment), sqlx::Error> {
+        Ok((
+            MessageId(self.int("message_id")?),
+            Attachment {
+                id: AttachmentId(self.int("id")?),
+                filename: self.text("filename")?,
+                content_type: self.text("content_type")?,
+                size: self.int("size_bytes")?,
+            },
+        ))
     }
 
     fn contact(&self) -> Result<Contact, sqlx::Error> {

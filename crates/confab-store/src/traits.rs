@@ -372,6 +372,37 @@ pub trait MailStore: Send + Sync {
     ) -> StoreResult<u64>;
 }
 
+/// Uploaded files. The content lies on disk (the server's business); the
+/// database records each file, who uploaded it and the message that took it.
+/// Messages take files in their own transaction (`attachments` of
+/// [`NewAgentMessage`] and [`NewContactMessage`]).
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    /// Records a stored file, not yet attached to any message. An agent's
+    /// upload names a conversation of the account (else `NotFound`).
+    async fn create_attachment(
+        &self,
+        account: AccountId,
+        attachment: NewAttachment,
+        now: Timestamp,
+    ) -> StoreResult<StoredAttachment>;
+    /// One file of the account, attached or not.
+    async fn get_attachment(
+        &self,
+        account: AccountId,
+        id: AttachmentId,
+    ) -> StoreResult<StoredAttachment>;
+    /// Forgets files no message took that were uploaded at or before
+    /// `created_before` (at most `limit`), and files whose message is gone
+    /// (purged from the trash); returns them so their content can be
+    /// deleted from disk.
+    async fn purge_unattached_attachments(
+        &self,
+        created_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredAttachment>>;
+}
+
 /// Everything a Confab server needs from its database.
 #[async_trait]
 pub trait Store:
@@ -384,6 +415,7 @@ pub trait Store:
     + WakeupStore
     + WebhookStore
     + MailStore
+    + AttachmentStore
 {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -76,6 +76,13 @@ pub struct ServeArgs {
     /// smtp://127.0.0.1:25, smtp://user:pass@host:587?tls=required or smtps://host:465.
     #[arg(long, env = "CONFAB_SMTP_RELAY")]
     pub smtp_relay: Option<String>,
+    /// Where attachment files are kept (default: `attachments` beside the
+    /// SQLite database, or ./confab-data/attachments with PostgreSQL).
+    #[arg(long, env = "CONFAB_ATTACHMENTS_DIR")]
+    pub attachments_dir: Option<PathBuf>,
+    /// Largest attachment in bytes (default 20 MiB); bigger uploads get 413.
+    #[arg(long, env = "CONFAB_ATTACHMENT_MAX_BYTES")]
+    pub attachment_max_bytes: Option<u64>,
     /// On an empty database, create a demo workspace first (sign in as
     /// admin@demo.confab.test / demo-password).
     #[arg(long)]
@@ -121,6 +128,27 @@ struct FileSettings {
     smtp_relay: Option<String>,
     smtp_from: Option<String>,
     chat_email_delay: Option<u64>,
+    attachments_dir: Option<PathBuf>,
+    attachment_max_bytes: Option<u64>,
+}
+
+/// Attachments live beside the SQLite database (`sqlite://DIR/confab.db` →
+/// `DIR/attachments`); with PostgreSQL, in `./confab-data/attachments`.
+pub fn default_attachments_dir(database_url: &str) -> PathBuf {
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or(rest));
+    match path {
+        Some(path) if !path.is_empty() && path != ":memory:" => {
+            let parent = std::path::Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            parent.join("attachments")
+        }
+        _ => PathBuf::from("confab-data/attachments"),
+    }
 }
 
 /// Everything `serve` needs, resolved.
@@ -186,6 +214,10 @@ impl ServeArgs {
                 (true, seconds) if seconds > 0 => Some(std::time::Duration::from_secs(seconds)),
                 _ => None,
             },
+            attachment_max_bytes: self
+                .attachment_max_bytes
+                .or(file.attachment_max_bytes)
+                .unwrap_or(defaults.attachment_max_bytes),
             ..defaults
         };
         let nats_url = self.nats_url.or(file.nats_url);
@@ -207,6 +239,18 @@ impl ServeArgs {
             relay: self.smtp_relay.or(file.smtp_relay),
             from: self.smtp_from.or(file.smtp_from),
         };
+        let database_url = self
+            .database
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let server = ServerConfig {
+            attachments_dir: self
+                .attachments_dir
+                .or(file.attachments_dir)
+                .unwrap_or_else(|| default_attachments_dir(&database_url)),
+            ..server
+        };
         Ok(Settings {
             demo: self.demo,
             nats_url,
@@ -215,12 +259,33 @@ impl ServeArgs {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| "127.0.0.1:8080".into()),
-            database_url: self
-                .database
-                .database_url
-                .or(file.database_url)
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            database_url,
             server,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachments_default_to_beside_the_database() {
+        assert_eq!(
+            default_attachments_dir("sqlite://confab-data/confab.db"),
+            PathBuf::from("confab-data/attachments")
+        );
+        assert_eq!(
+            default_attachments_dir("sqlite:///var/lib/confab/c.db?mode=rwc"),
+            PathBuf::from("/var/lib/confab/attachments")
+        );
+        assert_eq!(
+            default_attachments_dir("sqlite://c.db"),
+            PathBuf::from("./attachments")
+        );
+        assert_eq!(
+            default_attachments_dir("postgres://db/confab"),
+            PathBuf::from("confab-data/attachments")
+        );
     }
 }

@@ -365,6 +365,7 @@ async fn conversation(
             idempotency_key: None,
             email_message_id: None,
             chat_email_at: None,
+            attachments: Vec::new(),
         };
         store
             .post_agent_message(account, id, note, at.plus_minutes(4))
@@ -378,6 +379,7 @@ async fn conversation(
             idempotency_key: None,
             email_message_id: None,
             chat_email_at: None,
+            attachments: Vec::new(),
         };
         store
             .post_agent_message(account, id, reply, at.plus_minutes(9))

@@ -4,8 +4,9 @@
 //! captured by a real SMTP server (Python's aiosmtpd, `tests/support/
 //! smtp_capture.py`, started here) with its threading headers; the
 //! contact's answer threads back and reopens the conversation. A reply the
-//! relay refuses shows `failed` and goes out on retry. Runs on SQLite and on
-//! PostgreSQL.
+//! relay refuses shows `failed` and goes out on retry. A mail's attachment
+//! is stored and downloadable; an agent's reply with a file arrives with
+//! it. Runs on SQLite and on PostgreSQL.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -101,7 +102,7 @@ struct Confab {
     token: String,
 }
 
-async fn start_confab(database: &str, relay_port: u16) -> Confab {
+async fn start_confab(database: &str, relay_port: u16, attachments: &Path) -> Confab {
     let output = Command::new(env!("CARGO_BIN_EXE_confab"))
         .args(["admin", "bootstrap", "--database-url", database])
         .args([
@@ -128,6 +129,8 @@ async fn start_confab(database: &str, relay_port: u16) -> Confab {
         .args(["--smtp-listen", &format!("127.0.0.1:{smtp_port}")])
         .args(["--smtp-relay", &format!("smtp://127.0.0.1:{relay_port}")])
         .args(["--smtp-max-message-bytes", "200000"])
+        .arg("--attachments-dir")
+        .arg(attachments)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -209,7 +212,8 @@ async fn round_trip(database: &str, name: &str) {
     let maildir = temp_dir(name);
     // The relay refuses the first reply for good; the rest it takes.
     let (_relay, relay_port) = capture_server(&maildir, 1).await;
-    let confab = start_confab(database, relay_port).await;
+    let files = temp_dir(&format!("{name}-files"));
+    let confab = start_confab(database, relay_port, &files).await;
     confab
         .call(
             reqwest::Method::POST,
@@ -514,6 +518,123 @@ async fn round_trip(database: &str, name: &str) {
         ))
         .await;
     assert!(bare.is_err_and(|e| e.is_permanent()));
+
+    attachments_both_ways(&confab, &mailer, &maildir, &files).await;
+}
+
+/// A mail with a file becomes a message with that file; the agent's reply
+/// with a file of its own leaves with it as a MIME attachment.
+async fn attachments_both_ways(
+    confab: &Confab,
+    mailer: &AsyncSmtpTransport<Tokio1Executor>,
+    maildir: &Path,
+    files: &Path,
+) {
+    use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
+    let scan: &[u8] = b"%PDF-1.4\n% a scanned invoice\n";
+    let logo: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    let with_file = Message::builder()
+        .from("Gabi <gabi@example.com>".parse().unwrap())
+        .to("support@acme.test".parse().unwrap())
+        .subject("Scan attached")
+        .message_id(Some("<g1@example.com>".into()))
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain("The scan you asked for.".to_string()))
+                .singlepart(Attachment::new("../invoice scan.pdf".into()).body(
+                    scan.to_vec(),
+                    ContentType::parse("application/pdf").unwrap(),
+                ))
+                // A signature image shown inside the mail: not kept.
+                .singlepart(
+                    Attachment::new_inline("logo@example.com".into())
+                        .body(logo.to_vec(), ContentType::parse("image/png").unwrap()),
+                ),
+        )
+        .unwrap();
+    mailer
+        .send(with_file)
+        .await
+        .expect("mail with a file accepted");
+    let conversation = wait_for("the mail with a file", async || {
+        confab
+            .conversations()
+            .await
+            .into_iter()
+            .find(|c| c["subject"] == "Scan attached")
+    })
+    .await;
+    let id = conversation["id"].as_i64().unwrap();
+    let history = confab.messages(id).await;
+    assert_eq!(history[0]["body"], "The scan you asked for.");
+    let stored = history[0]["attachments"].as_array().expect("attachments");
+    assert_eq!(stored.len(), 1, "{history:?}");
+    assert_eq!(stored[0]["filename"], "invoice scan.pdf");
+    assert_eq!(stored[0]["content_type"], "application/pdf");
+    assert_eq!(stored[0]["size"], scan.len());
+    let download = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/accounts/{}/attachments/{}",
+            confab.base, confab.account, stored[0]["id"]
+        ))
+        .bearer_auth(&confab.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), reqwest::StatusCode::OK);
+    assert_eq!(download.bytes().await.unwrap().as_ref(), scan);
+
+    // The agent answers with a file.
+    let part = reqwest::multipart::Part::bytes(b"Paid on 1 Nov.\n".to_vec())
+        .file_name("receipt.txt")
+        .mime_str("text/plain")
+        .unwrap();
+    let uploaded: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/accounts/{}/conversations/{id}/attachments",
+            confab.base, confab.account
+        ))
+        .bearer_auth(&confab.token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let posted = confab
+        .call(
+            reqwest::Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(json!({"body": "Your receipt is attached.", "attachment_ids": [uploaded["id"]]})),
+        )
+        .await;
+    assert_eq!(
+        posted["message"]["attachments"][0]["filename"],
+        "receipt.txt"
+    );
+    let sent = wait_for("the reply with a file at the relay", async || {
+        captured(maildir)
+            .into_iter()
+            .find(|m| m.contains("X-RcptTo: gabi@example.com"))
+    })
+    .await;
+    let parsed = confab_mail::inbound::parse_inbound(sent.as_bytes()).expect("a readable reply");
+    assert_eq!(parsed.body, "Your receipt is attached.");
+    assert_eq!(parsed.attachments.len(), 1, "{sent}");
+    assert_eq!(
+        parsed.attachments[0].filename.as_deref(),
+        Some("receipt.txt")
+    );
+    assert_eq!(parsed.attachments[0].data, b"Paid on 1 Nov.\n");
+    // Both files are on disk under the attachments folder, by random keys.
+    let mut stored_files = 0;
+    for shard in std::fs::read_dir(files).unwrap().flatten() {
+        if shard.file_name() != "tmp" {
+            stored_files += std::fs::read_dir(shard.path()).unwrap().count();
+        }
+    }
+    assert_eq!(stored_files, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

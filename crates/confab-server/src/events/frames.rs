@@ -56,16 +56,18 @@ pub fn contact_view(event: &Event) -> Option<(ContactId, String)> {
             {
                 return None;
             }
-            json!({
-                "conversation_id": conversation_id,
-                "message": {
-                    "id": message.get("id"),
-                    "sender_type": message.get("sender_type"),
-                    "sender_id": message.get("sender_id"),
-                    "body": message.get("body"),
-                    "created_at": message.get("created_at"),
-                },
-            })
+            let mut shown = json!({
+                "id": message.get("id"),
+                "sender_type": message.get("sender_type"),
+                "sender_id": message.get("sender_id"),
+                "body": message.get("body"),
+                "created_at": message.get("created_at"),
+            });
+            // Files of a reply the contact sees: the widget links them by id.
+            if let Some(attachments) = message.get("attachments") {
+                shown["attachments"] = attachments.clone();
+            }
+            json!({"conversation_id": conversation_id, "message": shown})
         }
         EventType::ConversationCreated | EventType::ConversationUpdated => {
             let action = event

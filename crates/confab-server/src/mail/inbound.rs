@@ -9,13 +9,15 @@
 
 use std::sync::Arc;
 
+use confab_domain::AttachmentId;
 use confab_domain::validate::MAX_BODY_CHARS;
 use confab_domain::{Inbox, InboxKind};
 use confab_mail::inbound::{InboundMail, MailKind, reply_token};
 use confab_mail::smtp::{BoxFuture, DeliverError, Envelope, MailSink};
-use confab_store::{NewContact, NewContactMessage, Store, StoreError};
+use confab_store::{NewContact, NewContactMessage, Store, StoreError, Uploader};
 
 use super::outbound::{account_of_token, message_id_of_token};
+use crate::attachments::{FileRefused, Incoming, keep_bytes};
 use crate::state::AppState;
 
 /// The listener's sink: mail for inboxes, into the store.
@@ -165,10 +167,13 @@ impl InboxMail {
             refers.push(message_id_of_token(token, &self.state.config.mail_domain()));
         }
         let thread = store.email_thread(account, &refers).await?;
-        let body = if mail.body.trim().is_empty() {
+        let attachments = self.store_attachments(account, contact.id, mail).await?;
+        let body = if !mail.body.trim().is_empty() {
+            bounded(&mail.body)
+        } else if attachments.is_empty() {
             "(no text)".to_string()
         } else {
-            bounded(&mail.body)
+            String::new()
         };
         let full_body = (mail.body_trimmed && !mail.full_body.trim().is_empty())
             .then(|| bounded(&mail.full_body));
@@ -178,6 +183,7 @@ impl InboxMail {
             subject: mail.subject.clone(),
             conversation_id: thread,
             email_message_id: mail.message_id.clone(),
+            attachments,
             ..NewContactMessage::default()
         };
         let posted = store
@@ -202,6 +208,52 @@ impl InboxMail {
         }
         self.state.changed(account);
         Ok(())
+    }
+}
+
+impl InboxMail {
+    /// Stores the mail's files for the contact (unattached until the
+    /// message takes them). Images shown inside the HTML body (inline, with
+    /// a `Content-ID`: logos, signatures) are not kept; files too large or
+    /// of a refused kind are skipped — the mail itself is still taken. A
+    /// second delivery of the same mail stores copies no message takes,
+    /// which the scheduler deletes a day later.
+    async fn store_attachments(
+        &self,
+        account: confab_domain::AccountId,
+        contact: confab_domain::ContactId,
+        mail: &InboundMail,
+    ) -> Result<Vec<AttachmentId>, StoreError> {
+        let mut ids = Vec::new();
+        for part in &mail.attachments {
+            if part.inline && part.content_id.is_some() {
+                continue;
+            }
+            if ids.len() >= confab_domain::validate::MAX_ATTACHMENTS {
+                tracing::info!(message_id = ?mail.message_id, "more files than a message takes; the rest were skipped");
+                break;
+            }
+            let incoming = Incoming {
+                account,
+                conversation: None,
+                uploader: Uploader::Email(contact),
+                filename: part.filename.as_deref(),
+                declared_type: Some(&part.content_type),
+            };
+            match keep_bytes(&self.state, &part.data, incoming).await {
+                Ok(stored) => ids.push(stored.id),
+                Err(FileRefused::Store(error)) => return Err(error),
+                Err(FileRefused::Storage(crate::attachments::StorageError::Io(error))) => {
+                    return Err(StoreError::Database(format!(
+                        "storing a mail attachment: {error}"
+                    )));
+                }
+                Err(refused) => {
+                    tracing::info!(filename = ?part.filename, reason = %refused, "skipped a mail attachment");
+                }
+            }
+        }
+        Ok(ids)
     }
 }
 

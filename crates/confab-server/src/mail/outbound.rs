@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use confab_mail::compose::{Reply, compose_reply};
+use confab_mail::compose::{MailFile, Reply, compose_reply};
 use confab_store::{MailOutcome, OutboundMail, StoreError};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
@@ -112,6 +112,37 @@ pub fn plus_address(address: &str, token: &str) -> Option<String> {
     Some(format!("{local}+{token}@{domain}"))
 }
 
+/// The reply's files, read from disk. A file gone for good fails the
+/// reply (an agent can see it and answer again); other disk trouble is
+/// retried like a relay that did not answer.
+async fn read_files(state: &AppState, job: &OutboundMail) -> Result<Vec<MailFile>, MailOutcome> {
+    let mut files = Vec::with_capacity(job.attachments.len());
+    for attachment in &job.attachments {
+        match state.attachments.read(&attachment.storage_key).await {
+            Ok(data) => files.push(MailFile {
+                filename: attachment.filename.clone(),
+                content_type: attachment.content_type.clone(),
+                data,
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(MailOutcome::Failed {
+                    error: format!("the file of attachment {} is missing", attachment.id),
+                });
+            }
+            Err(error) => {
+                let error = format!("reading attachment {}: {error}", attachment.id);
+                return Err(
+                    match next_attempt(job.message.created_at, job.attempts, state.clock.now()) {
+                        Some(retry_at) => MailOutcome::Retry { error, retry_at },
+                        None => MailOutcome::Failed { error },
+                    },
+                );
+            }
+        }
+    }
+    Ok(files)
+}
+
 async fn send(state: &AppState, relay: &Relay, job: &OutboundMail) -> MailOutcome {
     let from = job
         .inbox
@@ -124,6 +155,10 @@ async fn send(state: &AppState, relay: &Relay, job: &OutboundMail) -> MailOutcom
         };
     };
     let reply_to = reply_token(message_id).and_then(|token| plus_address(&from, token));
+    let files = match read_files(state, job).await {
+        Ok(files) => files,
+        Err(outcome) => return outcome,
+    };
     let reply = Reply {
         from: (&from, Some(job.inbox.name.as_str())),
         reply_to: reply_to.as_deref(),
@@ -132,6 +167,7 @@ async fn send(state: &AppState, relay: &Relay, job: &OutboundMail) -> MailOutcom
         message_id,
         references: &job.references,
         body: &job.message.body,
+        attachments: &files,
     };
     let mail = match compose_reply(&reply) {
         Ok(mail) => mail,

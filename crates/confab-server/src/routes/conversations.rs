@@ -472,7 +472,12 @@ async fn list_messages(
 
 #[derive(Deserialize, ToSchema)]
 pub struct PostMessage {
+    /// Markdown; may be empty when files are attached.
+    #[serde(default)]
     pub body: String,
+    /// Files uploaded into this conversation (`POST …/attachments`) to attach.
+    #[serde(default)]
+    pub attachment_ids: Vec<AttachmentId>,
     /// A private note, never shown to the contact.
     #[serde(default)]
     pub private: bool,
@@ -514,7 +519,8 @@ async fn post_message(
     Json(request): Json<PostMessage>,
 ) -> ApiResult<(StatusCode, axum::Json<PostedMessage>)> {
     let account = auth.account(account)?;
-    let body = validate::message_body(&request.body)?;
+    let body =
+        validate::message_body_with_attachments(&request.body, !request.attachment_ids.is_empty())?;
     let now = state.clock.now();
     let message = NewAgentMessage {
         agent_id: auth.agent.id,
@@ -527,6 +533,7 @@ async fn post_message(
             .config
             .chat_email_delay
             .map(|delay| now.plus_millis(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))),
+        attachments: request.attachment_ids,
     };
     let posted = state
         .store

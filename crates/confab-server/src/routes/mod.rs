@@ -1,6 +1,7 @@
 //! The routers, per audience, and the app that joins them.
 
 pub mod agents;
+pub mod attachments;
 pub mod auth;
 pub mod contacts;
 pub mod conversations;
@@ -23,13 +24,18 @@ use crate::error::ApiError;
 use crate::rate_limit;
 use crate::state::AppState;
 
-/// The agent and public API as one OpenAPI-documented router.
+/// The agent and public API as one OpenAPI-documented router. Request
+/// bodies are limited to `--body-limit`, except file uploads (up to the
+/// attachment limit, checked as the file streams to disk).
 pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
     let login = auth::login_router().layer(rate_limit::layer(state.config.login_rate));
     let public = public::router()
         .merge(widget::router())
         .merge(crate::events::streams::contact_router())
         .layer(rate_limit::layer(state.config.public_rate));
+    let uploads = attachments::agent_router(state).merge(
+        attachments::public_router(state).layer(rate_limit::layer(state.config.public_rate)),
+    );
     OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(login)
         .merge(auth::router())
@@ -40,6 +46,8 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
         .merge(crate::events::streams::agent_router())
         .merge(public)
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .merge(uploads)
 }
 
 /// The public API is called from any site that installs the widget: any
@@ -82,7 +90,6 @@ pub fn app(state: AppState) -> Router {
                 "this route does not take that method",
             )
         })
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
         .layer(public_cors())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -4,7 +4,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use confab_domain::{Contact, ConversationId, Inbox, InboxKind, Message, validate};
+use confab_domain::{AttachmentId, Contact, ConversationId, Inbox, InboxKind, Message, validate};
 use confab_store::{ContactPatch, NewContact, NewContactMessage, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_form))
 }
 
+/// The inbox a public token names.
 pub(crate) async fn inbox(state: &AppState, token: &str) -> ApiResult<Inbox> {
     state
         .store
@@ -38,9 +39,21 @@ pub(crate) async fn contact(
     inbox: &Inbox,
     headers: &HeaderMap,
 ) -> ApiResult<Contact> {
+    contact_by_token(state, inbox, headers, None).await
+}
+
+/// The contact of a session token: from `X-Contact-Token`, or from the
+/// query string where a header cannot be sent (`<img src>`).
+pub(crate) async fn contact_by_token(
+    state: &AppState,
+    inbox: &Inbox,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> ApiResult<Contact> {
     let token = headers
         .get("x-contact-token")
         .and_then(|v| v.to_str().ok())
+        .or(query_token)
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -284,7 +297,12 @@ async fn list_messages(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ContactPost {
+    /// What the contact wrote; may be empty when files are attached.
+    #[serde(default)]
     pub body: String,
+    /// Files uploaded with `POST …/attachments` to attach.
+    #[serde(default)]
+    pub attachment_ids: Vec<AttachmentId>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -305,9 +323,11 @@ async fn post_message(
 ) -> ApiResult<(StatusCode, axum::Json<ContactPosted>)> {
     let inbox = inbox(&state, &token).await?;
     let contact = contact(&state, &inbox, &headers).await?;
+    let has_files = !request.attachment_ids.is_empty();
     let message = NewContactMessage {
-        body: validate::message_body(&request.body)?,
+        body: validate::message_body_with_attachments(&request.body, has_files)?,
         idempotency_key: idempotency_key(&headers)?,
+        attachments: request.attachment_ids,
         ..NewContactMessage::default()
     };
     let posted = state

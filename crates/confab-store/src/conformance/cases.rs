@@ -795,6 +795,7 @@ pub async fn idempotency_keys_return_the_first_message(store: &dyn Store) {
         idempotency_key: Some("k1".into()),
         email_message_id: None,
         chat_email_at: None,
+        attachments: Vec::new(),
     };
     let r1 = store
         .post_agent_message(f.account, first.conversation.id, reply.clone(), at(2))
@@ -2098,6 +2099,7 @@ async fn reply(
                 idempotency_key: None,
                 email_message_id: Some(message_id.into()),
                 chat_email_at: None,
+                attachments: Vec::new(),
             },
             at(1),
         )
@@ -2123,6 +2125,7 @@ async fn chat_reply(
                 idempotency_key: None,
                 email_message_id: Some(format!("<{body}@confab.test>").replace(' ', "-")),
                 chat_email_at: email_at,
+                attachments: Vec::new(),
             },
             at(1),
         )

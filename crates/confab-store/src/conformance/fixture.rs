@@ -175,6 +175,7 @@ impl Fixture {
                     idempotency_key: None,
                     email_message_id: None,
                     chat_email_at: None,
+                    attachments: Vec::new(),
                 },
                 at,
             )
