@@ -7,82 +7,15 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncTransport, Message};
 use serde_json::{Value, json};
-use support::{Process, capture_server, captured, free_port, temp_dir, wait_for};
+use support::{Confab, capture_server, captured, start_confab, temp_dir, wait_for};
 use tokio_tungstenite::tungstenite;
 
-struct Confab {
-    _process: Process,
-    base: String,
-    smtp_port: u16,
-    account: i64,
-    token: String,
-}
-
-async fn start_confab(database: &str, relay_port: u16) -> Confab {
-    let output = Command::new(env!("CARGO_BIN_EXE_confab"))
-        .args(["admin", "bootstrap", "--database-url", database])
-        .args(["--account", "Acme", "--email", "ada@acme.test"])
-        .args(["--password", "correct horse"])
-        .output()
-        .expect("bootstrap");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let credentials: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let (port, smtp_port) = (free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_confab"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", database])
-        .args(["--public-url", "https://help.acme.test"])
-        .args(["--smtp-listen", &format!("127.0.0.1:{smtp_port}")])
-        .args(["--smtp-relay", &format!("smtp://127.0.0.1:{relay_port}")])
-        .args(["--chat-email-delay", "1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("confab serve");
-    let process = Process(child);
-    let base = format!("http://127.0.0.1:{port}");
-    wait_for("confab to be ready", async || {
-        reqwest::get(format!("{base}/readyz"))
-            .await
-            .ok()
-            .filter(|r| r.status().is_success())
-    })
-    .await;
-    Confab {
-        _process: process,
-        base,
-        smtp_port,
-        account: credentials["account_id"].as_i64().unwrap(),
-        token: credentials["token"].as_str().unwrap().to_string(),
-    }
-}
-
 impl Confab {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/api/v1/accounts/{}{path}", self.base, self.account);
-        let mut request = reqwest::Client::new()
-            .request(method, url)
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
-    }
-
     async fn public(&self, inbox: &str, path: &str, contact: Option<&str>, body: Value) -> Value {
         let mut request = reqwest::Client::new()
             .post(format!("{}/api/v1/public/inboxes/{inbox}{path}", self.base))
@@ -107,17 +40,6 @@ impl Confab {
         )
         .await
     }
-
-    async fn messages(&self, conversation: i64) -> Vec<Value> {
-        let page = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/conversations/{conversation}/messages"),
-                None,
-            )
-            .await;
-        page["items"].as_array().unwrap().clone()
-    }
 }
 
 /// A mail's header value, long lines unfolded.
@@ -132,7 +54,8 @@ fn header(mail: &str, name: &str) -> Option<String> {
 async fn visitor_left_and_came_back(database: &str, name: &str) {
     let maildir = temp_dir(&format!("chat-mail-{name}"));
     let (_relay, relay_port) = capture_server(&maildir, 0).await;
-    let confab = start_confab(database, relay_port).await;
+    let extra = ["--chat-email-delay".to_string(), "1".to_string()];
+    let confab = start_confab(database, relay_port, &extra).await;
     let inbox = confab
         .call(
             reqwest::Method::POST,
@@ -209,9 +132,8 @@ async fn visitor_left_and_came_back(database: &str, name: &str) {
         .in_reply_to(format!("<{our_id}>"))
         .body("Great, I'll take the blue one.".to_string())
         .unwrap();
-    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(confab.smtp_port)
-        .build()
+    confab
+        .mailer()
         .send(answer)
         .await
         .expect("the answer is accepted");

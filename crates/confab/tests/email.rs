@@ -8,191 +8,14 @@
 //! is stored and downloadable; an agent's reply with a file arrives with
 //! it. Runs on SQLite and on PostgreSQL.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::path::Path;
 
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::{Value, json};
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("confab-email-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn wait_for<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A real SMTP server capturing into a folder (aiosmtpd); it refuses the
-/// first `reject_first` messages with 550.
-async fn capture_server(folder: &Path, reject_first: u32) -> (Process, u16) {
-    let port = free_port();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_capture.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--reject-first",
-            &reject_first.to_string(),
-        ])
-        .arg("--dir")
-        .arg(folder)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python3 -m aiosmtpd (pip install aiosmtpd)");
-    let process = Process(child);
-    wait_for("aiosmtpd to listen", async || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    })
-    .await;
-    (process, port)
-}
-
-fn captured(folder: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return Vec::new();
-    };
-    let mut files: Vec<_> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .filter_map(|f| std::fs::read_to_string(f).ok())
-        .collect()
-}
-
-struct Confab {
-    _process: Process,
-    base: String,
-    smtp_port: u16,
-    account: i64,
-    token: String,
-}
-
-async fn start_confab(database: &str, relay_port: u16, attachments: &Path) -> Confab {
-    let output = Command::new(env!("CARGO_BIN_EXE_confab"))
-        .args(["admin", "bootstrap", "--database-url", database])
-        .args([
-            "--account",
-            "Acme",
-            "--email",
-            "ada@acme.test",
-            "--password",
-            "correct horse",
-        ])
-        .output()
-        .expect("bootstrap");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let credentials: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let (port, smtp_port) = (free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_confab"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", database])
-        .args(["--public-url", "https://help.acme.test"])
-        .args(["--smtp-listen", &format!("127.0.0.1:{smtp_port}")])
-        .args(["--smtp-relay", &format!("smtp://127.0.0.1:{relay_port}")])
-        .args(["--smtp-max-message-bytes", "200000"])
-        .arg("--attachments-dir")
-        .arg(attachments)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("confab serve");
-    let process = Process(child);
-    let base = format!("http://127.0.0.1:{port}");
-    wait_for("confab to be ready", async || {
-        reqwest::get(format!("{base}/readyz"))
-            .await
-            .ok()
-            .filter(|r| r.status().is_success())
-    })
-    .await;
-    Confab {
-        _process: process,
-        base,
-        smtp_port,
-        account: credentials["account_id"].as_i64().unwrap(),
-        token: credentials["token"].as_str().unwrap().to_string(),
-    }
-}
-
-impl Confab {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/api/v1/accounts/{}{path}", self.base, self.account);
-        let mut request = reqwest::Client::new()
-            .request(method, url)
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
-    }
-
-    async fn conversations(&self) -> Vec<Value> {
-        let page = self
-            .call(reqwest::Method::GET, "/conversations?limit=100", None)
-            .await;
-        page["items"].as_array().unwrap().clone()
-    }
-
-    async fn messages(&self, conversation: i64) -> Vec<Value> {
-        let page = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/conversations/{conversation}/messages"),
-                None,
-            )
-            .await;
-        page["items"].as_array().unwrap().clone()
-    }
-
-    fn mailer(&self) -> AsyncSmtpTransport<Tokio1Executor> {
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-            .port(self.smtp_port)
-            .build()
-    }
-}
+use support::{Confab, capture_server, captured, start_confab, temp_dir, wait_for};
 
 fn mail(to: &str, message_id: &str, in_reply_to: Option<&str>, body: &str) -> Message {
     let mut builder = Message::builder()
@@ -213,7 +36,13 @@ async fn round_trip(database: &str, name: &str) {
     // The relay refuses the first reply for good; the rest it takes.
     let (_relay, relay_port) = capture_server(&maildir, 1).await;
     let files = temp_dir(&format!("{name}-files"));
-    let confab = start_confab(database, relay_port, &files).await;
+    let extra = [
+        "--smtp-max-message-bytes".to_string(),
+        "200000".to_string(),
+        "--attachments-dir".to_string(),
+        files.display().to_string(),
+    ];
+    let confab = start_confab(database, relay_port, &extra).await;
     confab
         .call(
             reqwest::Method::POST,
