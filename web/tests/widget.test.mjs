@@ -171,6 +171,46 @@ describe('chat widget', { timeout: 150_000 }, () => {
     await v.context.close();
   });
 
+  test('a visitor sends a picture and gets a file back', async () => {
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const v = await visitor();
+    await launcher(v).click();
+    const box = v.widget.getByRole('textbox', { name: 'Write a message…' });
+    await box.fill('Here is a photo of the sole');
+    await v.widget.locator('input[type=file]').setInputFiles({ name: 'sole.png', mimeType: 'image/png', buffer: png });
+    const mine = messageIn(v, 'Here is a photo of the sole');
+    await mine.locator('time').waitFor();
+    const picture = mine.locator('img[alt="sole.png"]');
+    await picture.waitFor();
+    await v.page.waitForFunction((img) => img.complete && img.naturalWidth === 1, await picture.elementHandle());
+
+    // The team has it on the message, and answers with a PDF.
+    const conversation = (await admin('GET', '/conversations?folder=open')).items.find((c) =>
+      c.last_message_preview?.includes('photo of the sole'),
+    );
+    assert.ok(conversation, 'the conversation with the photo');
+    const history = (await admin('GET', `/conversations/${conversation.id}/messages`)).items;
+    const sent = history.find((m) => m.body === 'Here is a photo of the sole');
+    assert.deepEqual(sent.attachments.map((a) => [a.filename, a.content_type]), [['sole.png', 'image/png']]);
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
+    const upload = await agent.request.post(`${server.url}/api/v1/accounts/${account}/conversations/${conversation.id}/attachments`, {
+      multipart: { file: { name: 'size-chart.pdf', mimeType: 'application/pdf', buffer: pdf } },
+    });
+    assert.equal(upload.status(), 201, await upload.text());
+    const file = await upload.json();
+    await admin('POST', `/conversations/${conversation.id}/messages`, { body: 'Our size chart', attachment_ids: [file.id] });
+    const link = messageIn(v, 'Our size chart').getByRole('link', { name: 'size-chart.pdf' });
+    await link.waitFor();
+    const download = await fetch(await link.getAttribute('href'));
+    assert.equal(download.status, 200);
+    assert.match(await download.text(), /^%PDF/);
+    await v.page.screenshot({ path: join(resultsDir, 'widget-03-files.png') });
+    await v.context.close();
+  });
+
   test('a message whose answer is lost is retried with its key and stored once', async () => {
     const v = await visitor();
     await launcher(v).click();
