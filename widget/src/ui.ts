@@ -52,6 +52,16 @@ function avatar(name: string): HTMLElement {
   return h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials || '?');
 }
 
+/** Black or white, whichever reads better on a `#rrggbb` background (WCAG luminance). */
+function textOn(color: string): string {
+  const channels = [1, 3, 5].map((i) => {
+    const c = parseInt(color.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  const luminance = 0.2126 * channels[0]! + 0.7152 * channels[1]! + 0.0722 * channels[2]!;
+  return (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) ? '#111' : '#fff';
+}
+
 function beep(): void {
   try {
     const audio = new AudioContext();
@@ -117,7 +127,7 @@ export class Widget {
     this.notice = h('div', { class: 'notice', hidden: true });
     this.preChat = h('form', { class: 'prechat', hidden: true }) as HTMLFormElement;
     this.input = h('textarea', { rows: '1', name: 'message' }) as HTMLTextAreaElement;
-    this.fileInput = h('input', { type: 'file', class: 'sr', tabindex: '-1' }) as HTMLInputElement;
+    this.fileInput = h('input', { type: 'file', class: 'sr', tabindex: '-1', 'aria-hidden': 'true' }) as HTMLInputElement;
     const attach = h('button', { type: 'button', class: 'attach' });
     attach.innerHTML = CLIP;
     attach.onclick = () => this.fileInput.click();
@@ -209,7 +219,9 @@ export class Widget {
     const { chat } = this;
     const face = chat.face;
     const t = textsFor(this.language, face?.widget.texts);
-    this.root.style.setProperty('--accent', face?.widget.color ?? '#1f6feb');
+    const accent = face?.widget.color ?? '#1f6feb';
+    this.root.style.setProperty('--accent', accent);
+    this.root.style.setProperty('--on-accent', textOn(accent));
     this.root.classList.toggle('left', face?.widget.position === 'left');
     this.root.hidden = !face;
     this.panel.hidden = !this.isOpen;
@@ -229,6 +241,7 @@ export class Widget {
     this.soundButton.setAttribute('aria-label', chat.saved.sound ? t.soundOn : t.soundOff);
     this.soundButton.setAttribute('aria-pressed', String(chat.saved.sound));
     this.panel.querySelector('.attach')!.setAttribute('aria-label', t.attach);
+    this.fileInput.setAttribute('aria-label', t.attach);
     this.composer.querySelector('.send')!.textContent = t.send;
     this.input.placeholder = t.placeholder;
     this.input.setAttribute('aria-label', t.placeholder);
