@@ -431,6 +431,16 @@ export class Inbox {
     }, 150);
   }
 
+  private agentsTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Reloads the team's names once, shortly (a burst of frames asks once). */
+  private agentsSoon(): void {
+    if (this.agentsTimer) return;
+    this.agentsTimer = setTimeout(() => {
+      void this.loadAgents().finally(() => (this.agentsTimer = null));
+    }, 200);
+  }
+
   private async loadAgents(): Promise<void> {
     try {
       const { items } = await this.api.agents();
@@ -546,6 +556,7 @@ export class Inbox {
         const message: Message | undefined = data.message;
         if (data.conversation) this.applyConversation(data.conversation);
         if (message) {
+          if (message.sender_type === 'agent' && message.sender_id !== null && !this.agents[message.sender_id]) this.agentsSoon();
           this.live.stopped(message.conversation_id, {
             contact: message.sender_type === 'contact',
             agentId: message.sender_type === 'agent' ? message.sender_id : null,
@@ -575,6 +586,8 @@ export class Inbox {
       case 'typing':
       case 'presence':
         this.live.onFrame(frame);
+        // A teammate added since this page loaded: learn their name.
+        if (typeof data.agent_id === 'number' && !this.agents[data.agent_id]) this.agentsSoon();
         break;
     }
   }
