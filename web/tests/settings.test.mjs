@@ -77,6 +77,8 @@ describe('settings', { timeout: 120_000 }, () => {
   });
 
   test('a chat inbox: create it, style its widget, paste the snippet into another site', async () => {
+    // Without --dev-clock there is no clock to move.
+    assert.equal((await page.request.post('/api/v1/dev/clock', { data: { advance_minutes: 5 } })).status(), 404);
     await page.goto('/');
     await page.getByRole('button', { name: 'Settings' }).click();
     await dialog().waitFor();

@@ -50,3 +50,27 @@ impl Clock for ManualClock {
         Timestamp(self.0.load(Ordering::SeqCst))
     }
 }
+
+/// The system clock moved forward by hand: `confab serve --dev-clock`, for
+/// end-to-end tests of timers (a snooze wakes without waiting its minutes).
+/// Never on in production.
+#[derive(Debug, Default)]
+pub struct OffsetClock {
+    offset_millis: AtomicI64,
+}
+
+impl OffsetClock {
+    /// Moves the clock forward.
+    pub fn advance_minutes(&self, minutes: i64) {
+        self.offset_millis
+            .fetch_add(minutes.saturating_mul(60_000), Ordering::SeqCst);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        SystemClock
+            .now()
+            .plus_millis(self.offset_millis.load(Ordering::SeqCst))
+    }
+}

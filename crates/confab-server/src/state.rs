@@ -7,7 +7,7 @@ use confab_store::Store;
 use confab_domain::AccountId;
 
 use crate::attachments::AttachmentStorage;
-use crate::clock::Clock;
+use crate::clock::{Clock, OffsetClock};
 use crate::config::ServerConfig;
 use crate::events::Hub;
 
@@ -23,6 +23,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Where attachment files live.
     pub attachments: Arc<AttachmentStorage>,
+    /// The hand-moved clock of `--dev-clock` (tests only), when on.
+    pub dev_clock: Option<Arc<OffsetClock>>,
 }
 
 impl AppState {
@@ -39,7 +41,16 @@ impl AppState {
             config: Arc::new(config),
             snooze_changed: Arc::new(tokio::sync::Notify::new()),
             hub,
+            dev_clock: None,
         }
+    }
+
+    /// Runs on a clock tests can move forward (`POST /api/v1/dev/clock`).
+    pub fn with_dev_clock(mut self) -> AppState {
+        let clock = Arc::new(OffsetClock::default());
+        self.clock = clock.clone();
+        self.dev_clock = Some(clock);
+        self
     }
 
     /// Says the account's event log has grown, so live streams get it now.

@@ -87,6 +87,9 @@ pub struct ServeArgs {
     /// admin@demo.confab.test / demo-password).
     #[arg(long)]
     pub demo: bool,
+    /// Tests only: a clock admins can move forward with POST /api/v1/dev/clock.
+    #[arg(long, hide = true)]
+    pub dev_clock: bool,
     /// From address for replies of inboxes without their own (form inboxes);
     /// default noreply@ the public URL's host.
     #[arg(long, env = "CONFAB_SMTP_FROM")]
@@ -159,6 +162,7 @@ pub struct Settings {
     pub server: ServerConfig,
     pub mail: MailSettings,
     pub demo: bool,
+    pub dev_clock: bool,
 }
 
 impl ServeArgs {
@@ -253,6 +257,7 @@ impl ServeArgs {
         };
         Ok(Settings {
             demo: self.demo,
+            dev_clock: self.dev_clock,
             nats_url,
             mail,
             listen: self

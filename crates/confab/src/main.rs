@@ -197,7 +197,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let state = AppState::new(store, Arc::new(SystemClock), settings.server);
+    let mut state = AppState::new(store, Arc::new(SystemClock), settings.server);
+    if settings.dev_clock {
+        tracing::warn!("--dev-clock: admins can move this server's clock forward (tests only)");
+        state = state.with_dev_clock();
+    }
     if let Some(url) = &settings.nats_url {
         let cluster = confab_server::events::cluster::Cluster::connect(url)
             .await

@@ -149,6 +149,10 @@ const en = {
   'snooze.menu': 'Snooze for…',
   'snooze.minutes': { one: '{n} minute', other: '{n} minutes' },
   'snooze.hours': { one: '{n} hour', other: '{n} hours' },
+  'snooze.custom': 'Pick a time…',
+  'snooze.until': 'Snooze until',
+  'snooze.customRange': 'Pick a time between 5 minutes and 24 hours from now.',
+  'snooze.cancel': 'Cancel',
 
   'time.now': 'now',
 
@@ -409,6 +413,10 @@ const ptBR: Record<MessageKey, Entry> = {
   'snooze.menu': 'Adiar por…',
   'snooze.minutes': { one: '{n} minuto', other: '{n} minutos' },
   'snooze.hours': { one: '{n} hora', other: '{n} horas' },
+  'snooze.custom': 'Escolher horário…',
+  'snooze.until': 'Adiar até',
+  'snooze.customRange': 'Escolha um horário entre 5 minutos e 24 horas a partir de agora.',
+  'snooze.cancel': 'Cancelar',
 
   'time.now': 'agora',
 

@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod auth;
 pub mod contacts;
 pub mod conversations;
+pub mod dev;
 pub mod health;
 pub mod identity;
 pub mod inboxes;
@@ -75,6 +76,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(health::router())
+        .merge(dev::router())
         .route(
             "/api/openapi.json",
             axum::routing::get(move || {
