@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use confab_domain::*;
 use confab_store::plan::{
-    apply_outcome, attachment_request, conversation_event, mail_plan, message_event,
+    apply_outcome, attachment_request, conversation_event, mail_plan, may_mail, message_event,
     message_preview,
 };
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
@@ -285,10 +285,7 @@ fn post_agent_message(
     apply_outcome(&mut conversation, &outcome);
     // A reply on an e-mail or form ticket leaves by e-mail, when the contact
     // has an address; on chat, later, for a visitor who left the page.
-    let may_mail = matches!(conversation.inbox_kind, InboxKind::Email | InboxKind::Form)
-        || message.chat_email_at.is_some();
-    let has_email = !message.private
-        && may_mail
+    let has_email = may_mail(conversation.inbox_kind, &message)
         && load_contact(tx, account, conversation.contact_id)?
             .email
             .is_some();

@@ -174,6 +174,19 @@ pub struct MailPlan {
     pub unless_received: bool,
 }
 
+/// Whether an agent reply may leave by e-mail at all (before looking at the
+/// contact's address): not a private note, with a `Message-ID`, on an
+/// e-mail or form ticket, or on chat when the caller gave a time.
+pub fn may_mail(kind: InboxKind, message: &crate::model::NewAgentMessage) -> bool {
+    !message.private
+        && message.email_message_id.is_some()
+        && match kind {
+            InboxKind::Email | InboxKind::Form => true,
+            InboxKind::Chat => message.chat_email_at.is_some(),
+            InboxKind::InApp => false,
+        }
+}
+
 /// Whether an agent reply leaves by e-mail: at once on e-mail and form
 /// tickets; on chat, after the caller's delay and only if the visitor's
 /// widget did not receive it by then. Never for private notes, never
@@ -184,20 +197,19 @@ pub fn mail_plan(
     contact_has_email: bool,
     now: Timestamp,
 ) -> Option<MailPlan> {
-    if message.private || message.email_message_id.is_none() || !contact_has_email {
+    if !contact_has_email || !may_mail(kind, message) {
         return None;
     }
-    match kind {
-        InboxKind::Email | InboxKind::Form => Some(MailPlan {
-            send_at: now,
-            unless_received: false,
-        }),
-        InboxKind::Chat => message.chat_email_at.map(|send_at| MailPlan {
+    Some(match message.chat_email_at {
+        Some(send_at) if kind == InboxKind::Chat => MailPlan {
             send_at,
             unless_received: true,
-        }),
-        InboxKind::InApp => None,
-    }
+        },
+        _ => MailPlan {
+            send_at: now,
+            unless_received: false,
+        },
+    })
 }
 
 #[cfg(test)]
