@@ -42,7 +42,13 @@ pub async fn spawn_app(store: Arc<dyn Store>, config: ServerConfig) -> TestApp {
     ));
     TestApp {
         base: format!("http://{address}"),
-        client: Client::new(),
+        // No kept-alive connections: after an early 413 the server closes its
+        // side, and a pooled connection reused at that moment fails the next
+        // request (seen in CI). Each request gets a fresh connection.
+        client: Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("an HTTP client"),
         clock,
         store,
         state,
