@@ -42,6 +42,34 @@ impl Role {
     }
 }
 
+/// The languages Confab's agent UI speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum Locale {
+    #[serde(rename = "en")]
+    En,
+    #[serde(rename = "pt-BR")]
+    PtBr,
+}
+
+impl Locale {
+    /// The wire and database name (a BCP 47 tag).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::PtBr => "pt-BR",
+        }
+    }
+
+    /// Parses the wire and database name.
+    pub fn parse(name: &str) -> Option<Locale> {
+        match name {
+            "en" => Some(Locale::En),
+            "pt-BR" => Some(Locale::PtBr),
+            _ => None,
+        }
+    }
+}
+
 /// A person who answers conversations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Agent {
@@ -50,6 +78,8 @@ pub struct Agent {
     pub name: String,
     pub email: String,
     pub role: Role,
+    /// The language the agent chose for the UI (none: their browser's).
+    pub locale: Option<Locale>,
     pub created_at: Timestamp,
 }
 
@@ -191,6 +221,13 @@ pub struct Attachment {
     pub content_type: String,
     /// Size in bytes.
     pub size: i64,
+}
+
+/// A tag in use in an account, with how many conversations carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TagCount {
+    pub name: String,
+    pub conversations: i64,
 }
 
 /// Conversation counts per folder.

@@ -141,15 +141,21 @@ pub fn tags(values: &[String]) -> Result<Vec<String>, InvalidField> {
     }
     let mut out = Vec::with_capacity(values.len());
     for value in values {
-        let tag = required_text("tags", value, MAX_TAG_CHARS)?.to_lowercase();
-        if tag.contains(',') {
-            return Err(InvalidField::new("tags", "a tag must not contain a comma"));
-        }
-        out.push(tag);
+        out.push(tag_in("tags", value)?);
     }
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// One tag, normalised as `tags` does (trimmed, lower case, no comma);
+/// `field` names it in the error.
+pub fn tag_in(field: &'static str, value: &str) -> Result<String, InvalidField> {
+    let tag = required_text(field, value, MAX_TAG_CHARS)?.to_lowercase();
+    if tag.contains(',') {
+        return Err(InvalidField::new(field, "a tag must not contain a comma"));
+    }
+    Ok(tag)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use pulldown_cmark::{Event, Options, Parser, html};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
 
 /// What a reply needs to become a mail.
 #[derive(Debug, Clone)]
@@ -78,8 +78,10 @@ pub fn reply_subject(subject: Option<&str>) -> String {
     }
 }
 
-/// Renders the agent's Markdown to HTML; raw HTML in it is escaped, so a
-/// reply can never carry markup the agent did not mean.
+/// Renders the agent's Markdown to HTML as the agent UI shows it: raw HTML
+/// in it is escaped and links other than http(s), mailto and relative ones
+/// lose their address, so a reply can never carry markup the agent did not
+/// mean; a single line break stays a line break.
 pub fn render_html(markdown: &str) -> String {
     let parser = Parser::new_ext(
         markdown,
@@ -87,6 +89,29 @@ pub fn render_html(markdown: &str) -> String {
     )
     .map(|event| match event {
         Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
+        Event::SoftBreak => Event::HardBreak,
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
         other => other,
     });
     let mut out = String::with_capacity(markdown.len() * 2);
@@ -94,6 +119,25 @@ pub fn render_html(markdown: &str) -> String {
     format!(
         "<!DOCTYPE html><html><body style=\"font-family: sans-serif; line-height: 1.5\">{out}</body></html>"
     )
+}
+
+/// The address itself when it is http(s), mailto or relative; else empty.
+fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
+    let scheme = url
+        .split_once(':')
+        .map(|(scheme, _)| scheme)
+        .filter(|scheme| !scheme.contains(['/', '?', '#']));
+    match scheme {
+        None => url,
+        Some(scheme)
+            if ["http", "https", "mailto"]
+                .iter()
+                .any(|safe| scheme.eq_ignore_ascii_case(safe)) =>
+        {
+            url
+        }
+        Some(_) => CowStr::Borrowed(""),
+    }
 }
 
 /// The mail for a reply.
@@ -239,6 +283,22 @@ mod tests {
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
+    }
+
+    #[test]
+    fn html_keeps_line_breaks_and_drops_unsafe_links() {
+        let html = render_html("Hi Ana,\nyour order left today.");
+        assert!(html.contains("Hi Ana,<br />"), "{html}");
+        let html = render_html(
+            "[a](javascript:alert(1)) [b](https://acme.test/x?y=1:2) [c](/help) [d](JavaScript:x) ![e](data:image/png;base64,AA)",
+        );
+        assert!(!html.to_lowercase().contains("javascript"), "{html}");
+        assert!(!html.contains("data:"), "{html}");
+        assert!(
+            html.contains("href=\"https://acme.test/x?y=1:2\""),
+            "{html}"
+        );
+        assert!(html.contains("href=\"/help\""), "{html}");
     }
 
     #[test]

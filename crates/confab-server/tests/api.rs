@@ -26,7 +26,164 @@ on_both_databases!(
     bad_input_gets_clear_errors,
     other_accounts_answer_not_found,
     sessions_roles_and_setup,
+    agents_choose_their_language,
+    tags_are_listed_for_agents_and_managed_by_admins,
 );
+
+async fn tags_are_listed_for_agents_and_managed_by_admins(app: TestApp) {
+    let admin = app.new_account("Acme").await;
+    let agent = app.add_plain_agent(&admin).await;
+    let inbox = app.create_inbox(&admin, "chat").await;
+    let token = inbox["token"].as_str().unwrap();
+    let tags = |agent: &Agent| format!("/api/v1/accounts/{}/tags", agent.account);
+    for (n, set) in [json!(["Billing", "vip"]), json!(["billing"])]
+        .into_iter()
+        .enumerate()
+    {
+        let contact = app.contact_session(token).await;
+        let id = app
+            .contact_writes(token, &contact, &format!("hello {n}"))
+            .await;
+        let (code, _) = app
+            .call(
+                Method::PUT,
+                &conv(&admin, id, "/tags"),
+                Some(&admin.token),
+                Some(json!({"tags": set})),
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK);
+    }
+    // Every agent may list them (suggestions), with their counts.
+    let (code, list) = app
+        .call(Method::GET, &tags(&agent), Some(&agent.token), None)
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        list["items"],
+        json!([{"name": "billing", "conversations": 2}, {"name": "vip", "conversations": 1}])
+    );
+    // Only admins rename or remove.
+    let billing = format!("{}/billing", tags(&admin));
+    let (code, refused) = app
+        .call(
+            Method::PATCH,
+            &billing,
+            Some(&agent.token),
+            Some(json!({"name": "invoices"})),
+        )
+        .await;
+    assert_eq!(
+        (code, refused["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    // Bad names and unknown tags are clear errors.
+    let (code, bad) = app
+        .call(
+            Method::PATCH,
+            &billing,
+            Some(&admin.token),
+            Some(json!({"name": "a,b"})),
+        )
+        .await;
+    assert_eq!(
+        (code, bad["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("name")),
+        "{bad}"
+    );
+    let (code, missing) = app
+        .call(
+            Method::DELETE,
+            &format!("{}/nope", tags(&admin)),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (code, missing["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    // Rename (case and spaces normalised; merges into an existing tag), then remove.
+    let (code, renamed) = app
+        .call(
+            Method::PATCH,
+            &billing,
+            Some(&admin.token),
+            Some(json!({"name": "  VIP "})),
+        )
+        .await;
+    assert_eq!(
+        (code, renamed["conversations"].as_i64()),
+        (StatusCode::OK, Some(2)),
+        "{renamed}"
+    );
+    let (_, list) = app
+        .call(Method::GET, &tags(&admin), Some(&admin.token), None)
+        .await;
+    assert_eq!(list["items"], json!([{"name": "vip", "conversations": 2}]));
+    let (code, removed) = app
+        .call(
+            Method::DELETE,
+            &format!("{}/vip", tags(&admin)),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (code, removed["conversations"].as_i64()),
+        (StatusCode::OK, Some(2))
+    );
+    let (_, list) = app
+        .call(Method::GET, &tags(&admin), Some(&admin.token), None)
+        .await;
+    assert_eq!(list["items"], json!([]));
+}
+
+async fn agents_choose_their_language(app: TestApp) {
+    let admin = app.new_account("Acme").await;
+    let me = format!("/api/v1/accounts/{}/agents/{}", admin.account, admin.id);
+    let (_, session) = app
+        .call(Method::GET, "/api/v1/auth/me", Some(&admin.token), None)
+        .await;
+    assert_eq!(session["agent"]["locale"], Value::Null, "{session}");
+    // An agent sets their own language; it comes back with the session.
+    let (code, patched) = app
+        .call(
+            Method::PATCH,
+            &me,
+            Some(&admin.token),
+            Some(json!({"locale": "pt-BR"})),
+        )
+        .await;
+    assert_eq!(
+        (code, patched["locale"].as_str()),
+        (StatusCode::OK, Some("pt-BR")),
+        "{patched}"
+    );
+    let (_, session) = app
+        .call(Method::GET, "/api/v1/auth/me", Some(&admin.token), None)
+        .await;
+    assert_eq!(session["agent"]["locale"], "pt-BR");
+    // A language Confab does not speak is refused, and nothing changes.
+    let (code, refused) = app
+        .call(
+            Method::PATCH,
+            &me,
+            Some(&admin.token),
+            Some(json!({"locale": "klingon", "name": "Changed"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused["error"]["code"].is_string() && refused["error"]["message"].is_string(),
+        "{refused}"
+    );
+    let (_, session) = app
+        .call(Method::GET, "/api/v1/auth/me", Some(&admin.token), None)
+        .await;
+    assert_eq!(session["agent"]["locale"], "pt-BR");
+    assert_ne!(session["agent"]["name"], "Changed");
+}
 
 fn conv(agent: &Agent, id: i64, rest: &str) -> String {
     format!(

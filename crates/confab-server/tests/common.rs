@@ -177,6 +177,41 @@ impl TestApp {
         }
     }
 
+    /// A non-admin agent of the admin's account.
+    pub async fn add_plain_agent(&self, admin: &Agent) -> Agent {
+        let account = confab_domain::AccountId(admin.account);
+        let agent = self
+            .store
+            .add_agent(
+                account,
+                confab_store::NewAgent {
+                    name: "Bob".into(),
+                    email: format!("bob-{}@acme.test", admin.account),
+                    password_hash: "unused".into(),
+                    role: confab_domain::Role::Agent,
+                },
+                START,
+            )
+            .await
+            .expect("agent");
+        let token = confab_server::auth::new_token();
+        self.store
+            .create_credential(
+                agent.id,
+                confab_store::CredentialKind::ApiToken,
+                &confab_server::auth::token_hash(&token),
+                None,
+                START,
+            )
+            .await
+            .expect("token");
+        Agent {
+            account: admin.account,
+            id: agent.id.0,
+            token,
+        }
+    }
+
     pub async fn create_inbox(&self, agent: &Agent, kind: &str) -> Value {
         let mut body = json!({"name": format!("{kind} inbox"), "kind": kind});
         if kind == "email" {

@@ -306,7 +306,7 @@ async fn required_identity_refuses_anonymous_sessions(app: TestApp) {
 async fn only_admins_read_or_change_identity_settings(app: TestApp) {
     let admin = app.new_account("Acme").await;
     let inbox = app.create_inbox(&admin, "in_app").await;
-    let agent = add_plain_agent(&app, &admin).await;
+    let agent = app.add_plain_agent(&admin).await;
     let (status, error) = app
         .call(
             Method::GET,
@@ -478,40 +478,5 @@ async fn public_answers_never_show_the_secret(app: TestApp) {
     for answer in &seen {
         assert!(!answer.contains("identity_secret"), "{answer}");
         assert!(!answer.contains(&secret), "{answer}");
-    }
-}
-
-/// A non-admin agent of the admin's account.
-async fn add_plain_agent(app: &TestApp, admin: &Agent) -> Agent {
-    let account = confab_domain::AccountId(admin.account);
-    let agent = app
-        .store
-        .add_agent(
-            account,
-            confab_store::NewAgent {
-                name: "Bob".into(),
-                email: format!("bob-{}@acme.test", admin.account),
-                password_hash: "unused".into(),
-                role: confab_domain::Role::Agent,
-            },
-            START,
-        )
-        .await
-        .expect("agent");
-    let token = confab_server::auth::new_token();
-    app.store
-        .create_credential(
-            agent.id,
-            confab_store::CredentialKind::ApiToken,
-            &confab_server::auth::token_hash(&token),
-            None,
-            START,
-        )
-        .await
-        .expect("token");
-    Agent {
-        account: admin.account,
-        id: agent.id.0,
-        token,
     }
 }

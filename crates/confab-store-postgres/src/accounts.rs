@@ -15,20 +15,21 @@ async fn insert_agent(
     agent: &NewAgent,
     now: Timestamp,
 ) -> StoreResult<Agent> {
-    let row = sqlx::query(
+    let sql = format!(
         "INSERT INTO agents (account_id, name, email, password_hash, role, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING id, account_id, name, email, role, created_at",
-    )
-    .bind(account.0)
-    .bind(&agent.name)
-    .bind(&agent.email)
-    .bind(&agent.password_hash)
-    .bind(agent.role.as_str())
-    .bind(now.0)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_error)?;
+         RETURNING {AGENT_COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account.0)
+        .bind(&agent.name)
+        .bind(&agent.email)
+        .bind(&agent.password_hash)
+        .bind(agent.role.as_str())
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
     row.agent().map_err(db_error)
 }
 
@@ -133,7 +134,7 @@ impl AccountStore for PostgresStore {
     ) -> StoreResult<Agent> {
         let sql = format!(
             "UPDATE agents SET name = COALESCE($3, name), role = COALESCE($4, role),
-                    password_hash = COALESCE($5, password_hash)
+                    password_hash = COALESCE($5, password_hash), locale = COALESCE($6, locale)
              WHERE account_id = $1 AND id = $2 RETURNING {AGENT_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -142,6 +143,7 @@ impl AccountStore for PostgresStore {
             .bind(patch.name)
             .bind(patch.role.map(Role::as_str))
             .bind(patch.password_hash)
+            .bind(patch.locale.map(Locale::as_str))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?
@@ -217,7 +219,7 @@ impl AccountStore for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Option<Agent>> {
         let row = sqlx::query(
-            "SELECT a.id, a.account_id, a.name, a.email, a.role, a.created_at
+            "SELECT a.id, a.account_id, a.name, a.email, a.role, a.locale, a.created_at
              FROM credentials k JOIN agents a ON a.id = k.agent_id
              WHERE k.token_hash = $1 AND k.kind = $2 AND (k.expires_at IS NULL OR k.expires_at > $3)",
         )

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use confab_domain::*;
 use confab_store::plan::{
     apply_outcome, conversation_event, conversation_search_text, folder_action, join_tags,
+    renamed_tags,
 };
 use confab_store::rows::{CONVERSATION_COLUMNS, CONVERSATION_RETURNING, EntityRow};
 use confab_store::*;
@@ -116,6 +117,28 @@ pub(crate) async fn insert_conversation(
         .await
         .map_err(db_error)?;
     row.conversation().map_err(db_error)
+}
+
+/// Replaces the conversation's rows in the tag index with its tags.
+async fn write_tags(tx: &mut PgConnection, conversation: &Conversation) -> StoreResult<()> {
+    sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
+        .bind(conversation.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    if !conversation.tags.is_empty() {
+        sqlx::query(
+            "INSERT INTO conversation_tags (conversation_id, account_id, tag)
+             SELECT $1, $2, UNNEST($3::text[])",
+        )
+        .bind(conversation.id.0)
+        .bind(conversation.account_id.0)
+        .bind(&conversation.tags)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(())
 }
 
 /// Saves a changed conversation and logs `conversation.updated`.
@@ -289,24 +312,61 @@ impl ConversationStore for PostgresStore {
     ) -> StoreResult<Conversation> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let mut conversation = lock_conversation(&mut tx, account, id).await?;
-        sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        for tag in tags {
-            sqlx::query("INSERT INTO conversation_tags (conversation_id, account_id, tag) VALUES ($1, $2, $3)")
-                .bind(id.0)
-                .bind(account.0)
-                .bind(tag)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
         conversation.tags = tags.to_vec();
+        write_tags(&mut tx, &conversation).await?;
         save_and_log(&mut tx, &conversation, "tags", actor, now).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(conversation)
+    }
+
+    async fn list_tags(&self, account: AccountId) -> StoreResult<Vec<TagCount>> {
+        let rows = sqlx::query(
+            "SELECT tag, COUNT(*) AS conversations FROM conversation_tags
+             WHERE account_id = $1 GROUP BY tag ORDER BY tag",
+        )
+        .bind(account.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|row| row.tag_count().map_err(db_error))
+            .collect()
+    }
+
+    async fn rename_tag(
+        &self,
+        account: AccountId,
+        from: &str,
+        to: Option<&str>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // Every row locked first, in id order, before any event takes the
+        // account's lock (the order the other writes keep).
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c
+             WHERE c.account_id = $1 AND c.id IN
+                   (SELECT conversation_id FROM conversation_tags WHERE account_id = $1 AND tag = $2)
+             ORDER BY c.id FOR NO KEY UPDATE"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account.0)
+            .bind(from)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if rows.is_empty() {
+            return Err(StoreError::NotFound("tag"));
+        }
+        for row in &rows {
+            let mut conversation = row.conversation().map_err(db_error)?;
+            conversation.tags = renamed_tags(&conversation.tags, from, to);
+            write_tags(&mut tx, &conversation).await?;
+            save_and_log(&mut tx, &conversation, "tags", actor, now).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(rows.len() as u64)
     }
 
     async fn mark_read(

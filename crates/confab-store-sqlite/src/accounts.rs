@@ -142,7 +142,7 @@ impl AccountStore for SqliteStore {
                     tx,
                     &format!(
                         "UPDATE agents SET name = COALESCE(?3, name), role = COALESCE(?4, role),
-                                password_hash = COALESCE(?5, password_hash)
+                                password_hash = COALESCE(?5, password_hash), locale = COALESCE(?6, locale)
                          WHERE account_id = ?1 AND id = ?2 RETURNING {AGENT_COLUMNS}"
                     ),
                     params![
@@ -150,7 +150,8 @@ impl AccountStore for SqliteStore {
                         id.0,
                         patch.name,
                         patch.role.map(Role::as_str),
-                        patch.password_hash
+                        patch.password_hash,
+                        patch.locale.map(Locale::as_str)
                     ],
                     "agent",
                     |row| row.agent(),
@@ -229,7 +230,7 @@ impl AccountStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Option<Agent>> {
         let row = sqlx::query(
-            "SELECT a.id, a.account_id, a.name, a.email, a.role, a.created_at
+            "SELECT a.id, a.account_id, a.name, a.email, a.role, a.locale, a.created_at
              FROM credentials k JOIN agents a ON a.id = k.agent_id
              WHERE k.token_hash = $1 AND k.kind = $2 AND (k.expires_at IS NULL OR k.expires_at > $3)",
         )

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use confab_domain::*;
 use confab_store::plan::{
     apply_outcome, conversation_event, conversation_search_text, folder_action, join_tags,
+    renamed_tags,
 };
 use confab_store::rows::{CONVERSATION_COLUMNS, CONVERSATION_RETURNING, EntityRow};
 use confab_store::*;
@@ -12,7 +13,7 @@ use sqlx::SqliteConnection;
 
 use crate::contacts::{load_contact, save_contact};
 use crate::events::append_event;
-use crate::lite::{execute, query_one};
+use crate::lite::{execute, query_all, query_one};
 use crate::{SqliteStore, db_error};
 
 /// Loads a conversation of the account for a read.
@@ -111,6 +112,23 @@ pub(crate) fn insert_conversation(
         "conversation",
         |row| row.conversation(),
     )
+}
+
+/// Replaces the conversation's rows in the tag index with its tags.
+fn write_tags(tx: &Connection, conversation: &Conversation) -> StoreResult<()> {
+    execute(
+        tx,
+        "DELETE FROM conversation_tags WHERE conversation_id = ?1",
+        [conversation.id.0],
+    )?;
+    for tag in &conversation.tags {
+        execute(
+            tx,
+            "INSERT INTO conversation_tags (conversation_id, account_id, tag) VALUES (?1, ?2, ?3)",
+            params![conversation.id.0, conversation.account_id.0, tag],
+        )?;
+    }
+    Ok(())
 }
 
 /// Saves a changed conversation and logs `conversation.updated`.
@@ -261,21 +279,56 @@ impl ConversationStore for SqliteStore {
         self.writer
             .write(move |tx| {
                 let mut conversation = load_conversation(tx, account, id)?;
-                execute(
-                    tx,
-                    "DELETE FROM conversation_tags WHERE conversation_id = ?1",
-                    [id.0],
-                )?;
-                for tag in &tags {
-                    execute(
-                        tx,
-                        "INSERT INTO conversation_tags (conversation_id, account_id, tag) VALUES (?1, ?2, ?3)",
-                        params![id.0, account.0, tag],
-                    )?;
-                }
                 conversation.tags = tags;
+                write_tags(tx, &conversation)?;
                 save_and_log(tx, &conversation, "tags", actor, now)?;
                 Ok(conversation)
+            })
+            .await
+    }
+
+    async fn list_tags(&self, account: AccountId) -> StoreResult<Vec<TagCount>> {
+        let rows = sqlx::query(
+            "SELECT tag, COUNT(*) AS conversations FROM conversation_tags
+             WHERE account_id = $1 GROUP BY tag ORDER BY tag",
+        )
+        .bind(account.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|row| row.tag_count().map_err(db_error))
+            .collect()
+    }
+
+    async fn rename_tag(
+        &self,
+        account: AccountId,
+        from: &str,
+        to: Option<&str>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        let (from, to) = (from.to_string(), to.map(str::to_string));
+        self.writer
+            .write(move |tx| {
+                let ids = query_all(
+                    tx,
+                    "SELECT conversation_id FROM conversation_tags WHERE account_id = ?1 AND tag = ?2
+                     ORDER BY conversation_id",
+                    params![account.0, from],
+                    |row| row.int("conversation_id"),
+                )?;
+                if ids.is_empty() {
+                    return Err(StoreError::NotFound("tag"));
+                }
+                for id in &ids {
+                    let mut conversation = load_conversation(tx, account, ConversationId(*id))?;
+                    conversation.tags = renamed_tags(&conversation.tags, &from, to.as_deref());
+                    write_tags(tx, &conversation)?;
+                    save_and_log(tx, &conversation, "tags", actor, now)?;
+                }
+                Ok(ids.len() as u64)
             })
             .await
     }

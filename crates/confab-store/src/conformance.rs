@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             search_combines_with_filters_and_pages,
             contacts_profile_and_sessions,
             assignment_and_tags,
+            tags_are_listed_renamed_and_removed_everywhere,
             webhooks_queue_every_event_once_with_leases_and_retries,
             webhook_claims_never_overlap_and_stay_in_their_account,
             trash_is_purged_after_its_retention_once,

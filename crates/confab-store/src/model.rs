@@ -20,6 +20,7 @@ pub struct AgentPatch {
     pub name: Option<String>,
     pub role: Option<Role>,
     pub password_hash: Option<String>,
+    pub locale: Option<Locale>,
 }
 
 /// What a credential is for.

@@ -142,6 +142,23 @@ pub fn join_tags(tags: &[String]) -> String {
     tags.join(",")
 }
 
+/// A conversation's tags after renaming `from` to `to` (merged when it
+/// already has `to`) or, without `to`, removing it; sorted and without
+/// repeats, as `validate::tags` keeps them.
+pub fn renamed_tags(tags: &[String], from: &str, to: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = tags
+        .iter()
+        .filter_map(|tag| match (tag == from, to) {
+            (false, _) => Some(tag.clone()),
+            (true, Some(to)) => Some(to.to_string()),
+            (true, None) => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Tags from the conversation row.
 pub fn split_tags(stored: &str) -> Vec<String> {
     stored
@@ -214,6 +231,27 @@ pub fn mail_plan(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn renaming_a_tag_merges_sorts_and_removes() {
+        let tags = |list: &[&str]| list.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            super::renamed_tags(&tags(&["billing", "vip"]), "billing", Some("refund")),
+            tags(&["refund", "vip"])
+        );
+        assert_eq!(
+            super::renamed_tags(&tags(&["billing", "refund"]), "billing", Some("refund")),
+            tags(&["refund"])
+        );
+        assert_eq!(
+            super::renamed_tags(&tags(&["billing", "vip"]), "billing", None),
+            tags(&["vip"])
+        );
+        assert_eq!(
+            super::renamed_tags(&tags(&["vip"]), "billing", None),
+            tags(&["vip"])
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -24,7 +24,7 @@ pub const ATTACHMENT_INFO_COLUMNS: &str = "message_id, id, filename, content_typ
 /// The column list every contact query selects.
 pub const CONTACT_COLUMNS: &str = "id, account_id, name, email, phone, company, external_id, custom_attributes, browser, spam, first_seen_at, last_seen_at";
 /// The column list every agent query selects.
-pub const AGENT_COLUMNS: &str = "id, account_id, name, email, role, created_at";
+pub const AGENT_COLUMNS: &str = "id, account_id, name, email, role, locale, created_at";
 /// The column list every webhook query selects.
 pub const WEBHOOK_COLUMNS: &str =
     "id, account_id, url, secret, event_types, enabled, disabled_reason, created_at";
@@ -161,7 +161,18 @@ pub trait EntityRow {
             name: self.text("name")?,
             email: self.text("email")?,
             role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+            locale: match self.opt_text("locale")? {
+                None => None,
+                Some(tag) => Some(Locale::parse(&tag).ok_or_else(|| corrupt("locale", &tag))?),
+            },
             created_at: Timestamp(self.int("created_at")?),
+        })
+    }
+
+    fn tag_count(&self) -> Result<TagCount, sqlx::Error> {
+        Ok(TagCount {
+            name: self.text("tag")?,
+            conversations: self.int("conversations")?,
         })
     }
 

@@ -193,6 +193,20 @@ pub trait ConversationStore: Send + Sync {
         actor: Actor,
         now: Timestamp,
     ) -> StoreResult<Conversation>;
+    /// The account's tags in use, A to Z, with how many conversations carry each.
+    async fn list_tags(&self, account: AccountId) -> StoreResult<Vec<TagCount>>;
+    /// Renames a tag (already normalised) on every conversation carrying it,
+    /// merging into `to` where a conversation has both, or with `to = None`
+    /// removes it; each changed conversation logs `conversation.updated`.
+    /// Returns how many changed; `NotFound("tag")` when none carries `from`.
+    async fn rename_tag(
+        &self,
+        account: AccountId,
+        from: &str,
+        to: Option<&str>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
     /// Marks every message read for agents (unread count 0).
     async fn mark_read(
         &self,

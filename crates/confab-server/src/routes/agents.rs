@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use confab_domain::{Agent, AgentId, Role, validate};
+use confab_domain::{Agent, AgentId, Locale, Role, validate};
 use confab_store::{AgentPatch, NewAgent};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -86,9 +86,12 @@ pub struct UpdateAgent {
     pub name: Option<String>,
     pub role: Option<Role>,
     pub password: Option<String>,
+    /// The UI language: `en` or `pt-BR`.
+    pub locale: Option<Locale>,
 }
 
-/// Changes an agent's name, role or password (admins, or agents changing their own name/password).
+/// Changes an agent's name, role, password or UI language (admins, or
+/// agents changing their own name, password or language).
 #[utoipa::path(patch, path = "/api/v1/accounts/{account}/agents/{id}", tag = "agents", params(("account" = i64, Path), ("id" = i64, Path)),
     request_body = UpdateAgent, responses((status = 200, body = Agent), (status = 403, body = crate::error::ErrorBody)))]
 async fn update_agent(
@@ -119,6 +122,7 @@ async fn update_agent(
         name,
         role: request.role,
         password_hash,
+        locale: request.locale,
     };
     Ok(axum::Json(
         state

@@ -10,6 +10,7 @@ pub mod health;
 pub mod identity;
 pub mod inboxes;
 pub mod public;
+pub mod tags;
 pub mod webhooks;
 pub mod widget;
 
@@ -44,6 +45,7 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(conversations::router())
         .merge(contacts::router())
         .merge(agents::router())
+        .merge(tags::router())
         .merge(webhooks::router())
         .merge(crate::events::streams::agent_router())
         .merge(public)

@@ -128,13 +128,33 @@ pub async fn accounts_agents_and_credentials(store: &dyn Store) {
                 name: Some("Bobby".into()),
                 role: Some(Role::Admin),
                 password_hash: None,
+                locale: Some(Locale::PtBr),
             },
         )
         .await
         .unwrap();
     assert_eq!(
-        (renamed.name.as_str(), renamed.role),
-        ("Bobby", Role::Admin)
+        (renamed.name.as_str(), renamed.role, renamed.locale),
+        ("Bobby", Role::Admin, Some(Locale::PtBr))
+    );
+    // A patch without a language keeps the chosen one; it is read back.
+    let kept = store
+        .update_agent(
+            f.account,
+            f.agent.id,
+            AgentPatch {
+                name: Some("Bob".into()),
+                role: None,
+                password_hash: None,
+                locale: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept.locale, Some(Locale::PtBr));
+    assert_eq!(
+        store.get_agent(f.account, f.agent.id).await.unwrap().locale,
+        Some(Locale::PtBr)
     );
     assert_eq!(store.list_agents(f.account).await.unwrap().len(), 2);
 
@@ -1643,6 +1663,127 @@ pub async fn assignment_and_tags(store: &dyn Store) {
     assert!(
         actions.ends_with(&["assign", "tags", "tags", "assign"]),
         "{actions:?}"
+    );
+}
+
+pub async fn tags_are_listed_renamed_and_removed_everywhere(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let other = Fixture::new(store).await;
+    let mut ids = Vec::new();
+    for (n, tags) in [
+        vec!["billing", "vip"],
+        vec!["billing", "refund"],
+        vec!["vip"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let contact = f.new_contact(store, &format!("Contact {n}")).await;
+        let id = f
+            .contact_writes(store, &f.chat, &contact, "hi", at(1))
+            .await
+            .conversation
+            .id;
+        let tags: Vec<String> = tags.into_iter().map(String::from).collect();
+        store
+            .set_tags(f.account, id, &tags, Actor::System, at(2))
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    // Another account's tag of the same name is never counted or touched.
+    let theirs = other
+        .contact_writes(store, &other.chat, &other.contact, "hi", at(1))
+        .await
+        .conversation
+        .id;
+    store
+        .set_tags(
+            other.account,
+            theirs,
+            &["billing".into()],
+            Actor::System,
+            at(2),
+        )
+        .await
+        .unwrap();
+    let listed = |list: Vec<TagCount>| {
+        list.into_iter()
+            .map(|t| (t.name, t.conversations))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        listed(store.list_tags(f.account).await.unwrap()),
+        vec![
+            ("billing".to_string(), 2),
+            ("refund".to_string(), 1),
+            ("vip".to_string(), 2)
+        ]
+    );
+
+    // Renaming into an existing tag merges (no repeats on a conversation).
+    let seq = store.last_event_seq(f.account).await.unwrap();
+    let changed = store
+        .rename_tag(
+            f.account,
+            "billing",
+            Some("refund"),
+            Actor::Agent(f.admin.id),
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed, 2);
+    assert_eq!(
+        listed(store.list_tags(f.account).await.unwrap()),
+        vec![("refund".to_string(), 2), ("vip".to_string(), 2)]
+    );
+    let tags_of = async |id| store.get_conversation(f.account, id).await.unwrap().tags;
+    assert_eq!(tags_of(ids[0]).await, vec!["refund", "vip"]);
+    assert_eq!(tags_of(ids[1]).await, vec!["refund"]);
+    assert_eq!(tags_of(ids[2]).await, vec!["vip"]);
+    // The list filter follows, and each changed conversation logged an update.
+    let refund = ConversationQuery {
+        tag: Some("refund".into()),
+        ..in_folder(Folder::Open)
+    };
+    let mut found = f.ids(store, refund).await;
+    found.sort();
+    assert_eq!(found, vec![ids[0], ids[1]]);
+    let events = store.events_since(f.account, seq, 100).await.unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.event_type == EventType::ConversationUpdated && e.data["action"] == "tags")
+    );
+
+    // Removing a tag takes it off every conversation; an unknown tag is NotFound.
+    assert_eq!(
+        store
+            .rename_tag(f.account, "vip", None, Actor::System, at(4))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(tags_of(ids[2]).await, Vec::<String>::new());
+    assert!(matches!(
+        store
+            .rename_tag(f.account, "vip", None, Actor::System, at(5))
+            .await,
+        Err(StoreError::NotFound("tag"))
+    ));
+    assert_eq!(
+        listed(store.list_tags(other.account).await.unwrap()),
+        vec![("billing".to_string(), 1)]
+    );
+    assert_eq!(
+        store
+            .get_conversation(other.account, theirs)
+            .await
+            .unwrap()
+            .tags,
+        vec!["billing"]
     );
 }
 
