@@ -259,14 +259,28 @@ describe('agent web UI', { timeout: 120_000 }, () => {
     assert.match(streamUrls.at(-1), /[?&]since=\d+/);
   });
 
-  test('switching the language to pt-BR changes every string and is remembered', async () => {
+  test('switching the language to pt-BR changes every string and is remembered for the agent', async () => {
+    const saved = page.waitForResponse((r) => r.request().method() === 'PATCH' && /\/agents\/\d+$/.test(r.url()));
     await page.getByLabel('Language').selectOption('pt-BR');
+    assert.equal((await (await saved).json()).locale, 'pt-BR');
     await tab('Abertas').waitFor();
     await page.getByRole('button', { name: 'Sair' }).waitFor();
     await page.getByRole('tab', { name: /^Fechadas/ }).waitFor();
     await page.getByRole('status').filter({ hasText: 'Ao vivo' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'pt-BR');
     await shot('09-pt-BR');
+    // The choice is the agent's: another browser (English, nothing stored) gets it at sign-in.
+    const elsewhere = await browser.newContext({ locale: 'en-US', baseURL: server.url });
+    try {
+      const login = await elsewhere.request.post('/api/v1/auth/login', { data: { email: ADMIN.email, password: ADMIN.password } });
+      assert.equal(login.status(), 200);
+      const other = await elsewhere.newPage();
+      await other.goto('/');
+      await other.getByRole('tab', { name: /^Abertas/ }).waitFor({ timeout: TIMEOUT });
+      assert.equal(await other.evaluate(() => document.documentElement.lang), 'pt-BR');
+    } finally {
+      await elsewhere.close();
+    }
     await page.reload();
     await tab('Abertas').waitFor();
     assert.equal(await page.getByTestId('conversation-folder').textContent(), 'Aberta');

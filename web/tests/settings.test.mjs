@@ -170,6 +170,44 @@ describe('settings', { timeout: 120_000 }, () => {
     await add.getByRole('alert').waitFor();
   });
 
+  test('tags: how often each is used; rename (merging) and remove everywhere', async () => {
+    const me = await (await page.request.get('/api/v1/auth/me')).json();
+    const agentApi = async (method, path, data) => {
+      const response = await page.request.fetch(`/api/v1/accounts/${me.account.id}${path}`, { method, data });
+      assert.ok(response.ok(), await response.text());
+      return response.json();
+    };
+    const { items: inboxes } = await agentApi('GET', '/inboxes');
+    const token = inboxes.find((i) => i.kind === 'chat').token;
+    const tagged = [];
+    for (const [name, tags] of [['Tia', ['billing', 'vip']], ['Ugo', ['billing']], ['Vera', ['vip']]]) {
+      const contact = await call(server.url, 'POST', `/api/v1/public/inboxes/${token}/contacts`, { name });
+      const posted = await call(server.url, 'POST', `/api/v1/public/inboxes/${token}/messages`, { body: 'hello' }, { 'X-Contact-Token': contact.token });
+      await agentApi('PUT', `/conversations/${posted.conversation_id}/tags`, { tags });
+      tagged.push(posted.conversation_id);
+    }
+    await dialog().getByRole('tab', { name: 'Tags' }).click();
+    const rows = () => dialog().locator('.tag-table tbody tr');
+    const table = async () => (await rows().allInnerTexts()).map((text) => text.split(/\s+/).slice(0, 2).join(' '));
+    await rows().first().waitFor();
+    assert.deepEqual(await table(), ['billing 2', 'vip 2']);
+    await shot('settings-03-tags');
+
+    // Rename billing to "VIP": merged into vip, on every conversation.
+    await dialog().getByRole('button', { name: 'New name for billing' }).click();
+    await dialog().getByRole('textbox', { name: 'New name for billing' }).fill('VIP');
+    await dialog().getByRole('button', { name: 'Save' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('.tag-table tbody tr').length === 1);
+    assert.deepEqual(await table(), ['vip 3']);
+    assert.deepEqual((await agentApi('GET', `/conversations/${tagged[0]}`)).tags, ['vip']);
+
+    // Remove it: gone from every conversation.
+    page.once('dialog', (confirm) => confirm.accept());
+    await dialog().getByRole('button', { name: 'Remove vip' }).click();
+    await dialog().getByText('No tags yet.').waitFor();
+    for (const id of tagged) assert.deepEqual((await agentApi('GET', `/conversations/${id}`)).tags, []);
+  });
+
   test('a webhook and its delivery log', async () => {
     await dialog().getByRole('tab', { name: 'Webhooks' }).click();
     const add = dialog().getByRole('form', { name: 'Add a webhook' });

@@ -9,13 +9,14 @@ export const TIMEOUT = 10_000;
 
 /**
  * Starts server and browser, creates the workspace, signs the page in and
- * opens the inbox at `viewport`. Stop it with `workspace.stop()`.
+ * opens the inbox at `viewport`; `args` go to `confab serve`. Stop it with
+ * `workspace.stop()`.
  */
-export async function openWorkspace({ viewport = { width: 1280, height: 800 } } = {}) {
+export async function openWorkspace({ viewport = { width: 1280, height: 800 }, args = [] } = {}) {
   // Tests play many contacts from one address: lift the public rate limit.
   process.env.CONFAB_PUBLIC_RATE_PER_MINUTE ??= '100000';
   process.env.CONFAB_PUBLIC_RATE_BURST ??= '100000';
-  const [started, launched] = await Promise.allSettled([startServer(), startBrowser()]);
+  const [started, launched] = await Promise.allSettled([startServer({ args }), startBrowser()]);
   const server = started.status === 'fulfilled' ? started.value : null;
   const browser = launched.status === 'fulfilled' ? launched.value : null;
   const stop = async () => {

@@ -1,5 +1,7 @@
 // The agent API (SPEC §5), typed. Same origin: the session cookie rides along.
 
+import type { Locale } from './messages';
+
 export const FOLDERS = ['open', 'answered', 'snoozed', 'closed', 'spam', 'deleted'] as const;
 export type Folder = (typeof FOLDERS)[number];
 
@@ -20,6 +22,8 @@ export interface Agent {
   name: string;
   email: string;
   role: 'admin' | 'agent';
+  /** The UI language the agent chose (null: their browser's). */
+  locale: Locale | null;
   created_at: string;
 }
 
@@ -138,7 +142,21 @@ export interface Message {
   body: string;
   full_body: string | null;
   private: boolean;
+  /** For a reply that leaves by e-mail: whether the relay has taken it. */
+  delivery?: Delivery;
+  /** The files attached to the message (absent when none). */
+  attachments?: Attachment[];
   created_at: string;
+}
+
+export type Delivery = 'pending' | 'delivered' | 'failed';
+
+/** A file attached to a message; download it from `AccountApi.attachmentUrl(id)`. */
+export interface Attachment {
+  id: number;
+  filename: string;
+  content_type: string;
+  size: number;
 }
 
 export type FolderCounts = Record<Folder, number>;
@@ -191,6 +209,11 @@ export async function request<T>(method: string, path: string, body?: unknown, h
   } catch {
     throw new ApiError(0, 'network', 'network error');
   }
+  return answer<T>(response);
+}
+
+/** The JSON of an answer, or its error as an `ApiError`. */
+async function answer<T>(response: Response): Promise<T> {
   if (response.status === 204) return undefined as T;
   const payload = await response.json().catch(() => null);
   if (!response.ok) {
@@ -252,8 +275,43 @@ export class AccountApi {
     return all;
   }
 
-  postMessage(id: number, body: string, isPrivate: boolean, key: string): Promise<{ message: Message; conversation: Conversation }> {
-    return request('POST', this.path(`/conversations/${id}/messages`), { body, private: isPrivate }, { 'Idempotency-Key': key });
+  postMessage(
+    id: number,
+    body: string,
+    isPrivate: boolean,
+    key: string,
+    attachmentIds: number[] = [],
+  ): Promise<{ message: Message; conversation: Conversation }> {
+    const input = { body, private: isPrivate, ...(attachmentIds.length ? { attachment_ids: attachmentIds } : {}) };
+    return request('POST', this.path(`/conversations/${id}/messages`), input, { 'Idempotency-Key': key });
+  }
+
+  /** Stores a file in the conversation, ready for a message's `attachment_ids`. */
+  async upload(id: number, file: File): Promise<Attachment> {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    let response: Response;
+    try {
+      response = await fetch(this.path(`/conversations/${id}/attachments`), {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json' },
+        body: form,
+      });
+    } catch {
+      throw new ApiError(0, 'network', 'network error');
+    }
+    return answer<Attachment>(response);
+  }
+
+  /** Where an attachment is downloaded (or shown, for pictures). */
+  attachmentUrl(id: number): string {
+    return this.path(`/attachments/${id}`);
+  }
+
+  /** Sends a failed e-mail reply again. */
+  retryDelivery(conversationId: number, messageId: number): Promise<Message> {
+    return request('POST', this.path(`/conversations/${conversationId}/messages/${messageId}/retry`));
   }
 
   act(id: number, action: FolderAction, minutes?: number): Promise<Conversation> {
@@ -270,6 +328,16 @@ export class AccountApi {
 
   setTags(id: number, tags: string[]): Promise<Conversation> {
     return request('PUT', this.path(`/conversations/${id}/tags`), { tags });
+  }
+
+  /** Remembers the UI language for this agent (any browser they sign in from). */
+  setLocale(agentId: number, locale: Locale): Promise<Agent> {
+    return request('PATCH', this.path(`/agents/${agentId}`), { locale });
+  }
+
+  /** The account's tags in use (suggestions). */
+  tags(): Promise<{ items: { name: string; conversations: number }[] }> {
+    return request('GET', this.path('/tags'));
   }
 
   agents(): Promise<{ items: Agent[] }> {

@@ -101,6 +101,13 @@ export function formatNumber(n: number): string {
   return new Intl.NumberFormat(state.locale).format(n);
 }
 
+/** A file size in the locale's words: "820 bytes", "48.2 kB", "3.1 MB". */
+export function fileSize(bytes: number): string {
+  const [value, unit] =
+    bytes < 1000 ? [bytes, 'byte'] : bytes < 1_000_000 ? [bytes / 1000, 'kilobyte'] : [bytes / 1_000_000, 'megabyte'];
+  return new Intl.NumberFormat(state.locale, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 }).format(value);
+}
+
 /** Date and time in full, for message headers and tooltips. */
 export function fullTime(iso: string): string {
   return new Intl.DateTimeFormat(state.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(

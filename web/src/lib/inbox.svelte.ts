@@ -174,7 +174,7 @@ export class Inbox {
   /** The open conversation's contact with their conversations (the contact panel). */
   profile = $state<ContactProfile | null>(null);
   profileFailed = $state(false);
-  /** Tags seen on any loaded conversation: suggestions for the tag editor. */
+  /** The account's tags (and any seen on loaded conversations): suggestions for the tag editor. */
   knownTags = $state<string[]>([]);
   composeRequest = $state<ComposeRequest>({ mode: 'reply', seq: 0 });
   /** Bumped by the `s` shortcut: the snooze menu opens. */
@@ -237,6 +237,7 @@ export class Inbox {
     void this.loadCounts();
     void this.loadAgents();
     void this.loadInboxes();
+    void this.loadTags();
     if (here.conversationId) void this.open(here.conversationId, false);
   }
 
@@ -477,6 +478,17 @@ export class Inbox {
     );
   }
 
+  /** The account's tags from the server (again after settings renamed some). */
+  async loadTags(): Promise<void> {
+    try {
+      const { items } = await this.api.tags();
+      this.knownTags = items.map((tag) => tag.name);
+      this.learnTags(this.items);
+    } catch {
+      // Suggestions come from the loaded conversations only.
+    }
+  }
+
   private learnTags(conversations: Conversation[]): void {
     const known = new Set(this.knownTags);
     const before = known.size;
@@ -568,6 +580,12 @@ export class Inbox {
         }
         break;
       }
+      case 'message.updated': {
+        // An e-mail reply's delivery changed (sent, failed, retried).
+        const message: Message | undefined = data.message;
+        if (message && message.conversation_id === this.selectedId) this.replaceMessage(message);
+        break;
+      }
       case 'conversation.purged': {
         const id = data.conversation_id;
         this.items = this.items.filter((c) => c.id !== id);
@@ -596,6 +614,11 @@ export class Inbox {
     if (this.messages.some((m) => m.id === message.id)) return;
     this.messages.push(message);
     this.messages.sort((a, b) => a.id - b.id);
+  }
+
+  private replaceMessage(message: Message): void {
+    const index = this.messages.findIndex((m) => m.id === message.id);
+    if (index >= 0) this.messages[index] = message;
   }
 
   /** The agent is looking at the conversation: what arrives is read. */
@@ -658,12 +681,18 @@ export class Inbox {
    * The composer keeps `key` until a send succeeds, so a retry after a lost
    * answer is not posted twice.
    */
-  async send(body: string, isPrivate: boolean, key: string): Promise<void> {
+  async send(body: string, isPrivate: boolean, key: string, attachmentIds: number[] = []): Promise<void> {
     const id = this.selectedId;
     if (!id) return;
-    const posted = await this.api.postMessage(id, body, isPrivate, key);
+    const posted = await this.api.postMessage(id, body, isPrivate, key, attachmentIds);
     if (this.selectedId === id) this.addMessage(posted.message);
     this.applyConversation(posted.conversation);
+  }
+
+  /** Sends a failed e-mail reply again; throws so the caller can say why not. */
+  async retryDelivery(message: Message): Promise<void> {
+    const updated = await this.api.retryDelivery(message.conversation_id, message.id);
+    if (updated.conversation_id === this.selectedId) this.replaceMessage(updated);
   }
 
   /** Tells the contact and the team this agent types (at most every 2 s) or stopped. */

@@ -21,6 +21,12 @@ export interface Inbox {
   thank_you_url: string | null;
 }
 
+/** A tag in use, with how many conversations carry it. */
+export interface TagCount {
+  name: string;
+  conversations: number;
+}
+
 export interface Webhook {
   id: number;
   url: string;
@@ -77,6 +83,11 @@ export class SettingsApi {
   updateAgent = (id: number, patch: { role?: Agent['role']; name?: string }) =>
     request<Agent>('PATCH', this.path(`/agents/${id}`), patch);
   removeAgent = (id: number) => request<void>('DELETE', this.path(`/agents/${id}`));
+
+  tags = () => request<{ items: TagCount[] }>('GET', this.path('/tags')).then((r) => r.items);
+  renameTag = (name: string, to: string) =>
+    request<{ conversations: number }>('PATCH', this.path(`/tags/${encodeURIComponent(name)}`), { name: to });
+  removeTag = (name: string) => request<{ conversations: number }>('DELETE', this.path(`/tags/${encodeURIComponent(name)}`));
 
   webhooks = () => request<{ items: Webhook[] }>('GET', this.path('/webhooks')).then((r) => r.items);
   addWebhook = (input: { url: string; event_types: string[] }) => request<Webhook>('POST', this.path('/webhooks'), input);
