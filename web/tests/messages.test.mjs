@@ -27,6 +27,7 @@ let page;
 let relay;
 let maildir;
 let smtpPort;
+let relayPort;
 
 async function freePort() {
   const server = createServer();
@@ -74,7 +75,7 @@ const message = (text) => page.locator('.message', { hasText: text });
 describe('messages: Markdown, files and e-mail in the conversation view', { timeout: 150_000 }, () => {
   before(async () => {
     maildir = mkdtempSync(join(tmpdir(), 'confab-relay-'));
-    const relayPort = await freePort();
+    relayPort = await freePort();
     smtpPort = await freePort();
     // The relay refuses the first reply for good (550), then takes every mail.
     relay = spawn(
@@ -223,5 +224,15 @@ describe('messages: Markdown, files and e-mail in the conversation view', { time
     await page.reload();
     await message('Your invoice is attached').getByTestId('delivery').filter({ hasText: 'Sent by e-mail' }).waitFor();
     assert.equal(relayed().length, 1);
+  });
+
+  test('settings show admins where mail arrives and which relay replies use', async () => {
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Settings' });
+    await dialog.getByRole('button', { name: /Support mail/ }).click();
+    const status = dialog.getByTestId('mail-status');
+    await status.getByText(`Receiving mail at smtp://127.0.0.1:${smtpPort}`).waitFor();
+    await status.getByText(`Replies leave through smtp://127.0.0.1:${relayPort}`).waitFor();
   });
 });

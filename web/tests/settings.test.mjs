@@ -126,6 +126,8 @@ describe('settings', { timeout: 120_000 }, () => {
     const html = await detail.getByLabel(/Your form posts here/).inputValue();
     assert.match(html, /<form method="post" action="http:\/\/127\.0\.0\.1:\d+\/api\/v1\/public\/inboxes\/[0-9a-f]+\/form">/);
     assert.match(html, /name="website"/);
+    // This server was started without a relay: the admin is told so.
+    await detail.getByText('Replies are not sent by e-mail: start Confab with --smtp-relay.').waitFor();
     await detail.getByLabel('Thank-you page after a form post').fill('not a url');
     await detail.getByRole('button', { name: 'Save' }).click();
     // The browser refuses it before the server would.

@@ -10,6 +10,7 @@ use crate::attachments::AttachmentStorage;
 use crate::clock::{Clock, OffsetClock};
 use crate::config::ServerConfig;
 use crate::events::Hub;
+use crate::mail::status::MailStatus;
 
 /// Shared state: the store, the clock, the settings, and a signal that
 /// wakes the snooze scheduler when a new timer is set.
@@ -25,6 +26,8 @@ pub struct AppState {
     pub attachments: Arc<AttachmentStorage>,
     /// The hand-moved clock of `--dev-clock` (tests only), when on.
     pub dev_clock: Option<Arc<OffsetClock>>,
+    /// What the server does with e-mail (set once the mail tasks started).
+    pub mail: Arc<std::sync::OnceLock<MailStatus>>,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
             snooze_changed: Arc::new(tokio::sync::Notify::new()),
             hub,
             dev_clock: None,
+            mail: Arc::default(),
         }
     }
 

@@ -73,6 +73,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("patch", "/api/v1/accounts/{account}/agents/{id}"),
     ("delete", "/api/v1/accounts/{account}/agents/{id}"),
     ("get", "/api/v1/accounts/{account}/tags"),
+    ("get", "/api/v1/accounts/{account}/mail"),
     ("patch", "/api/v1/accounts/{account}/tags/{tag}"),
     ("delete", "/api/v1/accounts/{account}/tags/{tag}"),
     ("post", "/api/v1/public/inboxes/{inbox_token}/contacts"),

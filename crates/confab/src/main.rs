@@ -266,11 +266,16 @@ async fn start_mail(
         .from
         .clone()
         .unwrap_or_else(|| format!("noreply@{domain}"));
+    let mut status = confab_server::mail::status::MailStatus {
+        from: Some(from.clone()),
+        ..Default::default()
+    };
     let outbox = match &settings.relay {
         Some(url) => {
             let relay =
                 outbound::Relay::from_url(url, from.clone()).map_err(|e| anyhow::anyhow!(e))?;
-            tracing::info!(relay = %url, "e-mail replies leave through the relay");
+            status.relay = Some(confab_server::mail::status::relay_label(url));
+            tracing::info!(relay = %status.relay.as_deref().unwrap_or_default(), "e-mail replies leave through the relay");
             Some(tokio::spawn(outbound::run_outbox(state.clone(), relay)))
         }
         None => None,
@@ -292,6 +297,7 @@ async fn start_mail(
                 .with_context(|| format!("listening for mail on {address}"))?;
             let bound = socket.local_addr()?;
             eprintln!("Confab receives mail at smtp://{bound}");
+            status.receiving = Some(format!("smtp://{bound}"));
             let sink = InboxMail::new(state.clone(), Some(from));
             let stopped = stop.clone();
             Some(tokio::spawn(confab_mail::smtp::serve(
@@ -303,6 +309,7 @@ async fn start_mail(
         }
         None => None,
     };
+    let _ = state.mail.set(status);
     Ok(MailTasks {
         stop,
         listener,

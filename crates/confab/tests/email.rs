@@ -51,6 +51,13 @@ async fn round_trip(database: &str, name: &str) {
         )
         .await;
     let mailer = confab.mailer();
+    // Settings show admins where mail arrives and which relay replies use.
+    let status = confab.call(reqwest::Method::GET, "/mail", None).await;
+    assert_eq!(
+        status["receiving"],
+        format!("smtp://127.0.0.1:{}", confab.smtp_port)
+    );
+    assert_eq!(status["relay"], format!("smtp://127.0.0.1:{relay_port}"));
 
     // Mail for an unknown address is refused at RCPT.
     let refused = mailer

@@ -49,6 +49,10 @@ export const settingsEn = {
   'inboxes.identityRequired': 'Only accept identified users',
   'inboxes.formSnippet': 'Your form posts here (a hidden "website" field catches bots):',
   'inboxes.thankYou': 'Thank-you page after a form post',
+  'inboxes.mailReceiving': 'Receiving mail at {address}',
+  'inboxes.mailNotReceiving': 'This server does not receive mail: start Confab with --smtp-listen.',
+  'inboxes.mailRelay': 'Replies leave through {relay}',
+  'inboxes.mailNoRelay': 'Replies are not sent by e-mail: start Confab with --smtp-relay.',
   'inboxes.emailHint': 'Point your domain’s MX record (or a forwarding rule) at Confab’s SMTP listener; replies leave through the relay.',
   'inboxes.inAppHint': 'Apps use the client API with this token (see docs/client-api.md).',
 
@@ -139,6 +143,10 @@ export const settingsPt: Record<keyof typeof settingsEn, Entry> = {
   'inboxes.identityRequired': 'Aceitar só usuários identificados',
   'inboxes.formSnippet': 'Seu formulário envia para cá (um campo oculto "website" pega robôs):',
   'inboxes.thankYou': 'Página de agradecimento após o envio do formulário',
+  'inboxes.mailReceiving': 'Recebendo e-mail em {address}',
+  'inboxes.mailNotReceiving': 'Este servidor não recebe e-mail: inicie o Confab com --smtp-listen.',
+  'inboxes.mailRelay': 'As respostas saem por {relay}',
+  'inboxes.mailNoRelay': 'As respostas não são enviadas por e-mail: inicie o Confab com --smtp-relay.',
   'inboxes.emailHint': 'Aponte o registro MX do seu domínio (ou um redirecionamento) para o servidor SMTP do Confab; as respostas saem pelo relay.',
   'inboxes.inAppHint': 'Apps usam a API de cliente com este token (veja docs/client-api.md).',
 

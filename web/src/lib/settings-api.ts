@@ -21,6 +21,13 @@ export interface Inbox {
   thank_you_url: string | null;
 }
 
+/** What this server does with e-mail (`--smtp-listen`, `--smtp-relay`). */
+export interface MailStatus {
+  receiving: string | null;
+  relay: string | null;
+  from: string | null;
+}
+
 /** A tag in use, with how many conversations carry it. */
 export interface TagCount {
   name: string;
@@ -88,6 +95,8 @@ export class SettingsApi {
   renameTag = (name: string, to: string) =>
     request<{ conversations: number }>('PATCH', this.path(`/tags/${encodeURIComponent(name)}`), { name: to });
   removeTag = (name: string) => request<{ conversations: number }>('DELETE', this.path(`/tags/${encodeURIComponent(name)}`));
+
+  mailStatus = () => request<MailStatus>('GET', this.path('/mail'));
 
   webhooks = () => request<{ items: Webhook[] }>('GET', this.path('/webhooks')).then((r) => r.items);
   addWebhook = (input: { url: string; event_types: string[] }) => request<Webhook>('POST', this.path('/webhooks'), input);

@@ -9,6 +9,7 @@ pub mod dev;
 pub mod health;
 pub mod identity;
 pub mod inboxes;
+pub mod mail;
 pub mod public;
 pub mod tags;
 pub mod webhooks;
@@ -46,6 +47,7 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(contacts::router())
         .merge(agents::router())
         .merge(tags::router())
+        .merge(mail::router())
         .merge(webhooks::router())
         .merge(crate::events::streams::agent_router())
         .merge(public)
