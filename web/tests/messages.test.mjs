@@ -176,6 +176,27 @@ describe('messages: Markdown, files and e-mail in the conversation view', { time
     });
     await page.getByRole('alert').filter({ hasText: 'tool.exe was not attached: this kind of file is not accepted' }).waitFor();
     assert.equal(await chips.count(), 0);
+
+    // While a file is still uploading, Enter does not send (the file would be left out).
+    let release;
+    const held = new Promise((done) => (release = done));
+    await page.route('**/conversations/*/attachments', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.locator('.composer input[type=file]').setInputFiles({ name: 'slow.pdf', mimeType: 'application/pdf', buffer: PDF });
+    await chips.filter({ hasText: 'slow.pdf' }).getByText('Uploading…').waitFor();
+    await composer().fill('With the slow file');
+    await composer().press('Enter');
+    assert.equal(await page.getByRole('button', { name: 'Send' }).isDisabled(), true);
+    assert.equal(await message('With the slow file').count(), 0);
+    release();
+    await chips.filter({ hasText: 'slow.pdf' }).getByRole('button', { name: 'Remove slow.pdf' }).waitFor();
+    await page.unroute('**/conversations/*/attachments');
+    await composer().press('Enter');
+    await message('With the slow file').getByRole('link', { name: 'Download slow.pdf' }).waitFor();
+    assert.equal(await message('With the slow file').count(), 1);
+    assert.equal(await composer().inputValue(), '');
     await w.shot('40-attachments');
   });
 

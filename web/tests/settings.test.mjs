@@ -196,7 +196,12 @@ describe('settings', { timeout: 120_000 }, () => {
     await shot('settings-03-tags');
 
     // Rename billing to "VIP": merged into vip, on every conversation.
-    await dialog().getByRole('button', { name: 'New name for billing' }).click();
+    await dialog().getByRole('button', { name: 'Rename billing' }).click();
+    // The name field has the focus; Escape leaves it, back on the button.
+    await page.keyboard.press('Escape');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Rename billing');
+    await dialog().getByRole('button', { name: 'Rename billing' }).click();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'New name for billing');
     await dialog().getByRole('textbox', { name: 'New name for billing' }).fill('VIP');
     await dialog().getByRole('button', { name: 'Save' }).click();
     await page.waitForFunction(() => document.querySelectorAll('.tag-table tbody tr').length === 1);

@@ -183,6 +183,38 @@ async fn agents_choose_their_language(app: TestApp) {
         .await;
     assert_eq!(session["agent"]["locale"], "pt-BR");
     assert_ne!(session["agent"]["name"], "Changed");
+    // A plain agent chooses their own language, not anyone else's.
+    let agent = app.add_plain_agent(&admin).await;
+    let theirs = format!("/api/v1/accounts/{}/agents/{}", agent.account, agent.id);
+    let (code, own) = app
+        .call(
+            Method::PATCH,
+            &theirs,
+            Some(&agent.token),
+            Some(json!({"locale": "en"})),
+        )
+        .await;
+    assert_eq!(
+        (code, own["locale"].as_str()),
+        (StatusCode::OK, Some("en")),
+        "{own}"
+    );
+    let (code, refused) = app
+        .call(
+            Method::PATCH,
+            &me,
+            Some(&agent.token),
+            Some(json!({"locale": "en"})),
+        )
+        .await;
+    assert_eq!(
+        (code, refused["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (_, session) = app
+        .call(Method::GET, "/api/v1/auth/me", Some(&admin.token), None)
+        .await;
+    assert_eq!(session["agent"]["locale"], "pt-BR");
 }
 
 fn conv(agent: &Agent, id: i64, rest: &str) -> String {

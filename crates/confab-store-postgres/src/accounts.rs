@@ -158,12 +158,17 @@ impl AccountStore for PostgresStore {
         _now: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        sqlx::query("UPDATE conversations SET assignee_id = NULL WHERE account_id = $1 AND assignee_id = $2")
-            .bind(account.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        // Rows locked in id order, as every write that locks several does.
+        sqlx::query(
+            "UPDATE conversations SET assignee_id = NULL WHERE id IN
+                 (SELECT id FROM conversations WHERE account_id = $1 AND assignee_id = $2
+                  ORDER BY id FOR NO KEY UPDATE)",
+        )
+        .bind(account.0)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
         let deleted = sqlx::query("DELETE FROM agents WHERE account_id = $1 AND id = $2")
             .bind(account.0)
             .bind(id.0)

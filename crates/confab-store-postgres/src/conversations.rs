@@ -356,17 +356,24 @@ impl ConversationStore for PostgresStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db_error)?;
-        if rows.is_empty() {
-            return Err(StoreError::NotFound("tag"));
-        }
+        let mut changed = 0;
         for row in &rows {
             let mut conversation = row.conversation().map_err(db_error)?;
-            conversation.tags = renamed_tags(&conversation.tags, from, to);
+            // Read again after the lock: a concurrent edit may have taken the tag off.
+            let tags = renamed_tags(&conversation.tags, from, to);
+            if tags == conversation.tags {
+                continue;
+            }
+            conversation.tags = tags;
             write_tags(&mut tx, &conversation).await?;
             save_and_log(&mut tx, &conversation, "tags", actor, now).await?;
+            changed += 1;
+        }
+        if changed == 0 {
+            return Err(StoreError::NotFound("tag"));
         }
         tx.commit().await.map_err(db_error)?;
-        Ok(rows.len() as u64)
+        Ok(changed)
     }
 
     async fn mark_read(

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use confab_domain::*;
 use confab_store::plan::{
-    apply_outcome, attachment_request, conversation_event, mail_plan, may_mail, message_event,
-    message_preview,
+    apply_outcome, attachment_request, conversation_event, list_preview, mail_plan, may_mail,
+    message_event,
 };
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
@@ -264,7 +264,8 @@ impl PostgresStore {
         conversation.unread_count += 1;
         conversation.waiting_since = conversation.waiting_since.or(Some(now));
         conversation.last_activity_at = now;
-        conversation.last_message_preview = Some(message_preview(&stored.body));
+        conversation.last_message_preview =
+            Some(list_preview(&stored.body, false, &stored.attachments));
         save_conversation(&mut tx, &conversation).await?;
         contact.last_seen_at = now;
         sqlx::query("UPDATE contacts SET last_seen_at = $2 WHERE id = $1")
@@ -394,7 +395,8 @@ impl PostgresStore {
             conversation.unread_count = 0;
             conversation.waiting_since = None;
             conversation.last_activity_at = now;
-            conversation.last_message_preview = Some(message_preview(&stored.body));
+            conversation.last_message_preview =
+                Some(list_preview(&stored.body, true, &stored.attachments));
         }
         save_conversation(&mut tx, &conversation).await?;
         if before != conversation.folder {

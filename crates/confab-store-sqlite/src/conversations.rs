@@ -319,16 +319,22 @@ impl ConversationStore for SqliteStore {
                     params![account.0, from],
                     |row| row.int("conversation_id"),
                 )?;
-                if ids.is_empty() {
-                    return Err(StoreError::NotFound("tag"));
-                }
-                for id in &ids {
-                    let mut conversation = load_conversation(tx, account, ConversationId(*id))?;
-                    conversation.tags = renamed_tags(&conversation.tags, &from, to.as_deref());
+                let mut changed = 0;
+                for id in ids {
+                    let mut conversation = load_conversation(tx, account, ConversationId(id))?;
+                    let tags = renamed_tags(&conversation.tags, &from, to.as_deref());
+                    if tags == conversation.tags {
+                        continue;
+                    }
+                    conversation.tags = tags;
                     write_tags(tx, &conversation)?;
                     save_and_log(tx, &conversation, "tags", actor, now)?;
+                    changed += 1;
                 }
-                Ok(ids.len() as u64)
+                if changed == 0 {
+                    return Err(StoreError::NotFound("tag"));
+                }
+                Ok(changed)
             })
             .await
     }

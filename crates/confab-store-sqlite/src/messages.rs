@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use confab_domain::*;
 use confab_store::plan::{
-    apply_outcome, attachment_request, conversation_event, mail_plan, may_mail, message_event,
-    message_preview,
+    apply_outcome, attachment_request, conversation_event, list_preview, mail_plan, may_mail,
+    message_event,
 };
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
@@ -215,7 +215,8 @@ fn post_contact_message(
     conversation.unread_count += 1;
     conversation.waiting_since = conversation.waiting_since.or(Some(now));
     conversation.last_activity_at = now;
-    conversation.last_message_preview = Some(message_preview(&stored.body));
+    conversation.last_message_preview =
+        Some(list_preview(&stored.body, false, &stored.attachments));
     save_conversation(tx, &conversation)?;
     contact.last_seen_at = now;
     execute(
@@ -329,7 +330,8 @@ fn post_agent_message(
         conversation.unread_count = 0;
         conversation.waiting_since = None;
         conversation.last_activity_at = now;
-        conversation.last_message_preview = Some(message_preview(&stored.body));
+        conversation.last_message_preview =
+            Some(list_preview(&stored.body, true, &stored.attachments));
     }
     save_conversation(tx, &conversation)?;
     if before != conversation.folder {

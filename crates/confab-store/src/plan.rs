@@ -59,6 +59,47 @@ pub fn message_preview(body: &str) -> String {
     preview
 }
 
+/// The list's preview of a message: its words ([`message_preview`]); an
+/// agent's Markdown as the text it renders to (no `**`, `[..](..)`, list
+/// marks); a message of files only shows them as `📎 name, name`.
+pub fn list_preview(body: &str, markdown: bool, attachments: &[Attachment]) -> String {
+    let text = if markdown {
+        markdown_text(body)
+    } else {
+        body.to_string()
+    };
+    if text.trim().is_empty() && !attachments.is_empty() {
+        let names: Vec<&str> = attachments.iter().map(|a| a.filename.as_str()).collect();
+        return message_preview(&format!("📎 {}", names.join(", ")));
+    }
+    message_preview(&text)
+}
+
+/// The text Markdown renders to, blocks and line breaks as spaces.
+fn markdown_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser, TagEnd};
+    let mut out = String::with_capacity(markdown.len());
+    let options = Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES;
+    for event in Parser::new_ext(markdown, options) {
+        match event {
+            Event::Text(text) | Event::Code(text) | Event::Html(text) | Event::InlineHtml(text) => {
+                out.push_str(&text)
+            }
+            Event::SoftBreak | Event::HardBreak | Event::Rule => out.push(' '),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::TableCell
+                | TagEnd::CodeBlock
+                | TagEnd::BlockQuote(_),
+            ) => out.push(' '),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Applies an accepted outcome's folder and timer to a conversation.
 pub fn apply_outcome(conversation: &mut Conversation, outcome: &Outcome) {
     conversation.folder = outcome.folder;
@@ -253,6 +294,35 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn previews_show_rendered_markdown_and_files() {
+        use super::list_preview;
+        let file = |name: &str| confab_domain::Attachment {
+            id: confab_domain::AttachmentId(1),
+            filename: name.into(),
+            content_type: "application/pdf".into(),
+            size: 1,
+        };
+        assert_eq!(
+            list_preview(
+                "**Hold** it for _10 s_:\n\n- unplug\n- see [the guide](https://x.test)",
+                true,
+                &[]
+            ),
+            "Hold it for 10 s: unplug see the guide"
+        );
+        // A contact's text is theirs: asterisks stay.
+        assert_eq!(list_preview("**really**", false, &[]), "**really**");
+        assert_eq!(
+            list_preview("", true, &[file("a.pdf"), file("b.png")]),
+            "📎 a.pdf, b.png"
+        );
+        assert_eq!(
+            list_preview("see file", false, &[file("a.pdf")]),
+            "see file"
+        );
+    }
 
     #[test]
     fn previews_collapse_whitespace_and_cut_long_messages() {

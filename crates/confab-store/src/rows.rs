@@ -161,10 +161,8 @@ pub trait EntityRow {
             name: self.text("name")?,
             email: self.text("email")?,
             role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
-            locale: match self.opt_text("locale")? {
-                None => None,
-                Some(tag) => Some(Locale::parse(&tag).ok_or_else(|| corrupt("locale", &tag))?),
-            },
+            // A UI preference: one this version does not speak is no choice.
+            locale: self.opt_text("locale")?.and_then(|tag| Locale::parse(&tag)),
             created_at: Timestamp(self.int("created_at")?),
         })
     }

@@ -101,10 +101,10 @@ export function formatNumber(n: number): string {
   return new Intl.NumberFormat(state.locale).format(n);
 }
 
-/** A file size in the locale's words: "820 bytes", "48.2 kB", "3.1 MB". */
+/** A file size in the locale's digits: "820 B", "48.2 kB", "3.1 MB". */
 export function fileSize(bytes: number): string {
-  const [value, unit] =
-    bytes < 1000 ? [bytes, 'byte'] : bytes < 1_000_000 ? [bytes / 1000, 'kilobyte'] : [bytes / 1_000_000, 'megabyte'];
+  if (bytes < 1000) return `${formatNumber(bytes)} B`;
+  const [value, unit] = bytes < 1_000_000 ? [bytes / 1000, 'kilobyte'] : [bytes / 1_000_000, 'megabyte'];
   return new Intl.NumberFormat(state.locale, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 }).format(value);
 }
 

@@ -692,7 +692,9 @@ export class Inbox {
   /** Sends a failed e-mail reply again; throws so the caller can say why not. */
   async retryDelivery(message: Message): Promise<void> {
     const updated = await this.api.retryDelivery(message.conversation_id, message.id);
-    if (updated.conversation_id === this.selectedId) this.replaceMessage(updated);
+    // The outbox may already have sent it (a live message.updated): never step back to pending.
+    const shown = this.messages.find((m) => m.id === updated.id);
+    if (shown?.delivery === 'failed') this.replaceMessage(updated);
   }
 
   /** Tells the contact and the team this agent types (at most every 2 s) or stopped. */

@@ -35,7 +35,7 @@ impl Relay {
     /// `smtp://user:pass@host:587?tls=required` or `smtps://host:465`.
     pub fn from_url(url: &str, default_from: String) -> Result<Relay, String> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| format!("--smtp-relay {url:?}: {e}"))?
+            .map_err(|e| format!("--smtp-relay {}: {e}", super::status::relay_label(url)))?
             .timeout(Some(Duration::from_secs(30)))
             .build();
         Ok(Relay {

@@ -3,7 +3,6 @@
 //! (admins).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use confab_domain::{TagCount, validate};
 use confab_store::Actor;
 use serde::{Deserialize, Serialize};
@@ -97,7 +96,7 @@ async fn delete_tag(
     State(state): State<AppState>,
     auth: AgentAuth,
     Path((account, tag)): Path<(i64, String)>,
-) -> ApiResult<(StatusCode, axum::Json<TagChanged>)> {
+) -> ApiResult<axum::Json<TagChanged>> {
     let account = auth.admin_of(account)?;
     let from = validate::tag_in("tag", &tag)?;
     let conversations = state
@@ -111,5 +110,5 @@ async fn delete_tag(
         )
         .await?;
     state.changed(account);
-    Ok((StatusCode::OK, axum::Json(TagChanged { conversations })))
+    Ok(axum::Json(TagChanged { conversations }))
 }

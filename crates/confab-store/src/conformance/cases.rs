@@ -2990,12 +2990,19 @@ pub async fn last_message_previews_follow_replies_not_notes(store: &dyn Store) {
         "a private note is never the preview"
     );
     let reply = f
-        .agent_writes(store, id, "It ships today.", false, at(3))
+        .agent_writes(
+            store,
+            id,
+            "It **ships** [today](https://x.test).",
+            false,
+            at(3),
+        )
         .await
         .unwrap();
     assert_eq!(
         reply.conversation.last_message_preview.as_deref(),
-        Some("It ships today.")
+        Some("It ships today."),
+        "an agent's Markdown previews as the text it renders to"
     );
     let long = "word ".repeat(60);
     f.contact_writes(store, &f.chat, &f.contact, &long, at(4))
