@@ -2,10 +2,11 @@
 
 use async_trait::async_trait;
 use confab_domain::*;
-use confab_store::rows::{AGENT_COLUMNS, EntityRow, INBOX_COLUMNS};
+use confab_store::rows::{AGENT_COLUMNS, CONVERSATION_COLUMNS, EntityRow, INBOX_COLUMNS};
 use confab_store::*;
 use sqlx::PgConnection;
 
+use crate::conversations::save_and_log;
 use crate::events::append_event;
 use crate::{PostgresStore, db_error};
 
@@ -155,20 +156,22 @@ impl AccountStore for PostgresStore {
         &self,
         account: AccountId,
         id: AgentId,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        // Rows locked in id order, as every write that locks several does.
-        sqlx::query(
-            "UPDATE conversations SET assignee_id = NULL WHERE id IN
-                 (SELECT id FROM conversations WHERE account_id = $1 AND assignee_id = $2
-                  ORDER BY id FOR NO KEY UPDATE)",
-        )
-        .bind(account.0)
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        // Their conversations locked in id order (as every write that locks
+        // several does), then the agent, then (with the events) the account.
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c
+             WHERE c.account_id = $1 AND c.assignee_id = $2 ORDER BY c.id FOR NO KEY UPDATE"
+        );
+        let assigned = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account.0)
+            .bind(id.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        // The foreign key unassigns their conversations.
         let deleted = sqlx::query("DELETE FROM agents WHERE account_id = $1 AND id = $2")
             .bind(account.0)
             .bind(id.0)
@@ -177,6 +180,12 @@ impl AccountStore for PostgresStore {
             .map_err(db_error)?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound("agent"));
+        }
+        // Live inboxes hear of each unassignment.
+        for row in &assigned {
+            let mut conversation = row.conversation().map_err(db_error)?;
+            conversation.assignee_id = None;
+            save_and_log(&mut tx, &conversation, "assign", Actor::System, now).await?;
         }
         tx.commit().await.map_err(db_error)
     }

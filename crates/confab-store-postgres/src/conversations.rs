@@ -142,7 +142,7 @@ async fn write_tags(tx: &mut PgConnection, conversation: &Conversation) -> Store
 }
 
 /// Saves a changed conversation and logs `conversation.updated`.
-async fn save_and_log(
+pub(crate) async fn save_and_log(
     tx: &mut PgConnection,
     conversation: &Conversation,
     action: &str,

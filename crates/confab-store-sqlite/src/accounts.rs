@@ -6,8 +6,9 @@ use confab_store::rows::{AGENT_COLUMNS, EntityRow, INBOX_COLUMNS};
 use confab_store::*;
 use rusqlite::{Connection, params};
 
+use crate::conversations::{load_conversation, save_and_log};
 use crate::events::append_event;
-use crate::lite::{execute, query_one};
+use crate::lite::{execute, query_all, query_one};
 use crate::{SqliteStore, db_error};
 
 fn insert_agent(
@@ -164,15 +165,17 @@ impl AccountStore for SqliteStore {
         &self,
         account: AccountId,
         id: AgentId,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> StoreResult<()> {
         self.writer
             .write(move |tx| {
-                execute(
+                let assigned = query_all(
                     tx,
-                    "UPDATE conversations SET assignee_id = NULL WHERE account_id = ?1 AND assignee_id = ?2",
+                    "SELECT id FROM conversations WHERE account_id = ?1 AND assignee_id = ?2 ORDER BY id",
                     [account.0, id.0],
+                    |row| row.int("id"),
                 )?;
+                // The foreign key unassigns their conversations.
                 let deleted = execute(
                     tx,
                     "DELETE FROM agents WHERE account_id = ?1 AND id = ?2",
@@ -180,6 +183,11 @@ impl AccountStore for SqliteStore {
                 )?;
                 if deleted == 0 {
                     return Err(StoreError::NotFound("agent"));
+                }
+                // Live inboxes hear of each unassignment.
+                for conversation in assigned {
+                    let conversation = load_conversation(tx, account, ConversationId(conversation))?;
+                    save_and_log(tx, &conversation, "assign", Actor::System, now)?;
                 }
                 Ok(())
             })

@@ -132,7 +132,7 @@ fn write_tags(tx: &Connection, conversation: &Conversation) -> StoreResult<()> {
 }
 
 /// Saves a changed conversation and logs `conversation.updated`.
-fn save_and_log(
+pub(crate) fn save_and_log(
     tx: &Connection,
     conversation: &Conversation,
     action: &str,

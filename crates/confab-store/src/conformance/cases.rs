@@ -172,6 +172,7 @@ pub async fn accounts_agents_and_credentials(store: &dyn Store) {
         )
         .await
         .unwrap();
+    let seq = store.last_event_seq(f.account).await.unwrap();
     store
         .delete_agent(f.account, f.agent.id, at(3))
         .await
@@ -184,6 +185,12 @@ pub async fn accounts_agents_and_credentials(store: &dyn Store) {
             .assignee_id,
         None
     );
+    // Live inboxes hear of it: one conversation.updated, unassigned.
+    let events = store.events_since(f.account, seq, 10).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event_type, EventType::ConversationUpdated);
+    assert_eq!(events[0].data["action"], "assign");
+    assert!(events[0].data["conversation"]["assignee_id"].is_null());
     assert!(
         store
             .agent_by_credential(CredentialKind::ApiToken, "t1", at(4))
