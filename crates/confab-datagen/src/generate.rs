@@ -10,6 +10,7 @@ use confab_store::{NewAgentMessage, plan};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::people::{self, pick};
 use crate::rows::*;
 use crate::text::{self, Language, PLANTED};
 
@@ -22,75 +23,6 @@ pub const HISTORY: i64 = 730 * DAY;
 /// the default 30-day retention, so the server's purge leaves them).
 pub const TRASH_DAYS: i64 = 29;
 
-const FIRST_NAMES: &[&str] = &[
-    "Ana", "Bruno", "Carla", "Diego", "Elisa", "Fernando", "Gabriela", "Henrique", "Isabela",
-    "João", "Larissa", "Marcos", "Natália", "Otávio", "Paula", "Rafael", "Sofia", "Thiago", "Emma",
-    "Liam", "Olivia", "Noah", "Ava", "James", "Mia", "Lucas", "Chloe", "Ethan", "Grace", "Oscar",
-];
-const LAST_NAMES: &[&str] = &[
-    "Silva",
-    "Souza",
-    "Oliveira",
-    "Santos",
-    "Costa",
-    "Pereira",
-    "Almeida",
-    "Ferreira",
-    "Gonçalves",
-    "Smith",
-    "Johnson",
-    "Brown",
-    "Taylor",
-    "Wilson",
-    "Martin",
-    "Clarke",
-    "Walker",
-    "Young",
-];
-const COMPANIES: &[&str] = &[
-    "Padaria Pão Quente",
-    "Loja Verde",
-    "Northwind",
-    "Contoso",
-    "Café Central",
-    "Globex",
-    "Oficina do Zé",
-    "Initech",
-    "Umbrella",
-    "Hooli",
-];
-const DOMAINS: &[&str] = &[
-    "example.com",
-    "example.org",
-    "example.net",
-    "mail.example.com",
-];
-const PLANS: &[&str] = &["free", "starter", "pro", "enterprise"];
-const BROWSERS: &[(&str, &str)] = &[
-    ("Chrome 131", "Windows 11"),
-    ("Safari 18", "macOS 15"),
-    ("Firefox 133", "Ubuntu 24.04"),
-    ("Safari 18", "iOS 18"),
-    ("Chrome 131", "Android 15"),
-    ("Edge 131", "Windows 10"),
-];
-const PAGES: &[&str] = &[
-    "/pricing",
-    "/checkout",
-    "/docs/getting-started",
-    "/account/billing",
-    "/",
-    "/blog/release-notes",
-];
-const CITIES: &[&str] = &[
-    "São Paulo, BR",
-    "Rio de Janeiro, BR",
-    "Lisbon, PT",
-    "London, GB",
-    "New York, US",
-    "Toronto, CA",
-    "Belo Horizonte, BR",
-];
 const TAGS: &[&str] = &[
     "billing",
     "shipping",
@@ -180,25 +112,6 @@ pub struct Generator {
     pub made: Made,
 }
 
-fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
-    &items[rng.random_range(0..items.len())]
-}
-
-/// Lower-case ASCII for e-mail local parts.
-fn ascii(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            'á' | 'ã' | 'â' | 'à' => 'a',
-            'é' | 'ê' => 'e',
-            'í' => 'i',
-            'ó' | 'õ' | 'ô' => 'o',
-            'ú' => 'u',
-            'ç' => 'c',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect()
-}
-
 impl Generator {
     pub fn new(
         seed: u64,
@@ -274,99 +187,25 @@ impl Generator {
     }
 
     fn new_contact(&mut self, batch: &mut Batch, kind: InboxKind, at: i64) -> i64 {
-        let rng = &mut self.rng;
         let id = self.next.contact;
         self.next.contact += 1;
-        let account = &self.accounts[self.account];
-        let language = if rng.random_bool(0.5) {
-            Language::Portuguese
-        } else {
-            Language::English
-        };
-        let first = *pick(rng, FIRST_NAMES);
-        let last = *pick(rng, LAST_NAMES);
-        let named = match kind {
-            InboxKind::Email | InboxKind::Form => rng.random_bool(0.95),
-            InboxKind::InApp => true,
-            InboxKind::Chat => rng.random_bool(0.6),
-        };
-        let has_email = match kind {
-            InboxKind::Email | InboxKind::Form => true,
-            InboxKind::InApp => rng.random_bool(0.85),
-            InboxKind::Chat => rng.random_bool(0.45),
-        };
-        let email = has_email.then(|| {
-            format!(
-                "{}.{}{id}@{}",
-                ascii(first),
-                ascii(last),
-                pick(rng, DOMAINS)
-            )
-        });
-        let phone = rng
-            .random_bool(0.2)
-            .then(|| format!("+55 11 9{:04}-{:04}", id % 10_000, (id * 7) % 10_000));
-        let company = rng
-            .random_bool(0.35)
-            .then(|| (*pick(rng, COMPANIES)).to_string());
-        let external_id = match kind {
-            InboxKind::InApp => Some(format!("user-{id}")),
-            InboxKind::Chat if rng.random_bool(0.25) => Some(format!("user-{id}")),
-            _ => None,
-        };
-        let mut attributes = serde_json::Map::new();
-        attributes.insert("plan".into(), (*pick(rng, PLANS)).into());
-        attributes.insert("customer_since".into(), rng.random_range(2015..2027).into());
-        let mut browser = serde_json::Map::new();
-        if matches!(kind, InboxKind::Chat | InboxKind::InApp) {
-            let (name, os) = *pick(rng, BROWSERS);
-            browser.insert("browser".into(), name.into());
-            browser.insert("os".into(), os.into());
-            browser.insert(
-                "page".into(),
-                format!("https://shop.example.com{}", pick(rng, PAGES)).into(),
-            );
-            browser.insert("location".into(), (*pick(rng, CITIES)).into());
-            browser.insert(
-                "language".into(),
-                match language {
-                    Language::Portuguese => "pt-BR",
-                    Language::English => "en-US",
-                }
-                .into(),
-            );
-        }
-        // A few contacts are spammers: flagged, so their tickets go to spam.
-        let spam = kind != InboxKind::InApp && rng.random_bool(0.02);
-        let name = named.then(|| format!("{first} {last}"));
-        batch.contacts.push(ContactRow {
-            id,
-            account_id: account.id.0,
-            name: name.clone(),
-            email: email.clone(),
-            phone: phone.clone(),
-            company,
-            external_id,
-            custom_attributes: serde_json::Value::Object(attributes).to_string(),
-            browser: serde_json::Value::Object(browser).to_string(),
-            spam,
-            first_seen_at: at,
-            last_seen_at: at,
-        });
-        if email.is_some() {
+        let account = self.accounts[self.account].id;
+        let (row, language) = people::contact(&mut self.rng, id, account, kind, at);
+        if row.email.is_some() {
             self.returning.push(id);
         }
         self.contacts.push(ContactMemo {
-            name,
-            email,
-            phone,
-            spam,
+            name: row.name.clone(),
+            email: row.email.clone(),
+            phone: row.phone.clone(),
+            spam: row.spam,
             language,
             last_seen_at: at,
             inboxes: 0,
             written: false,
             dirty: false,
         });
+        batch.contacts.push(row);
         self.made.contacts += 1;
         id
     }
@@ -460,133 +299,7 @@ impl Generator {
             last_message_preview: None,
         };
 
-        // The messages, one state-machine step each.
-        let mean = self.average_messages - 0.5;
-        let draw: f64 = self.rng.random();
-        let wanted = 1 + ((-(1.0 - draw).ln()) * mean).floor().min(mean * 10.0) as usize;
-        let mut at = created_at;
-        let mut last: Option<SenderType> = None;
-        let mut previous_body: Option<String> = None;
-        for n in 0..wanted {
-            if n > 0 {
-                at += self.gap(kind);
-                if at >= self.now {
-                    break;
-                }
-            }
-            let roll = self.rng.random_range(0..100);
-            let (sender, private) = match last {
-                None => (SenderType::Contact, false),
-                _ if spam => (SenderType::Contact, false),
-                Some(SenderType::Contact) => match roll {
-                    0..=69 => (SenderType::Agent, false),
-                    70..=79 => (SenderType::Agent, true),
-                    _ => (SenderType::Contact, false),
-                },
-                Some(_) => match roll {
-                    0..=64 => (SenderType::Contact, false),
-                    65..=84 => (SenderType::Agent, false),
-                    _ => (SenderType::Agent, true),
-                },
-            };
-            let action = match (sender, private) {
-                (SenderType::Contact, _) => Action::ContactWrites { flagged: spam },
-                (_, true) => Action::AgentNote,
-                _ => Action::AgentReplies,
-            };
-            let Ok(outcome) = transition(conversation.folder, kind, action) else {
-                continue;
-            };
-            if outcome.start_new_conversation {
-                break;
-            }
-            plan::apply_outcome(&mut conversation, &outcome);
-            let (message_id, planted) = self.next_message_id();
-            let body = text::message(&mut self.rng, language, &planted);
-            let contact_email = self.contacts[memo_index].email.is_some();
-            let mut row = MessageRow {
-                id: message_id,
-                account_id: account.id.0,
-                conversation_id: id,
-                sender_type: sender.as_str(),
-                sender_id: None,
-                body,
-                full_body: None,
-                private,
-                created_at: at,
-                email_message_id: None,
-                delivery: None,
-            };
-            match sender {
-                SenderType::Contact => {
-                    row.sender_id = Some(contact_id);
-                    if kind == InboxKind::Email {
-                        row.email_message_id =
-                            Some(format!("<{message_id}.{:x}@mail.example.net>", self.seed));
-                        if let Some(before) = &previous_body {
-                            row.full_body = Some(format!(
-                                "{}\n\nOn an earlier day, support wrote:\n> {}",
-                                row.body,
-                                message_preview(before)
-                            ));
-                        }
-                    }
-                    conversation.unread_count += 1;
-                    conversation.waiting_since = conversation.waiting_since.or(Some(Timestamp(at)));
-                    conversation.last_activity_at = Timestamp(at);
-                    conversation.last_message_preview = Some(message_preview(&row.body));
-                    let memo = &mut self.contacts[memo_index];
-                    memo.last_seen_at = memo.last_seen_at.max(at);
-                    if memo.written && !memo.dirty {
-                        memo.dirty = true;
-                        self.dirty.push(contact_id);
-                    }
-                }
-                _ => {
-                    let agent = match assignee {
-                        Some(agent) if self.rng.random_bool(0.85) => agent,
-                        _ => *pick(&mut self.rng, &account.agents),
-                    };
-                    row.sender_id = Some(agent.0);
-                    if private {
-                        self.made.private_notes += 1;
-                    } else {
-                        // Leaves by e-mail on e-mail and form tickets, as the
-                        // store decides it; the relay took it at once.
-                        let reply = NewAgentMessage {
-                            agent_id: agent,
-                            body: String::new(),
-                            private,
-                            idempotency_key: None,
-                            email_message_id: Some(format!("<{message_id}.reply@confab.invalid>")),
-                            chat_email_at: None,
-                            attachments: Vec::new(),
-                        };
-                        if mail_plan(kind, &reply, contact_email, Timestamp(at)).is_some() {
-                            row.email_message_id = reply.email_message_id;
-                            row.delivery = Some(DeliveryStatus::Delivered.as_str());
-                            batch.outbound.push(OutboundRow {
-                                account_id: account.id.0,
-                                message_id,
-                                created_at: at,
-                                sent_at: (at + 1_500).min(self.now),
-                            });
-                        }
-                        conversation.unread_count = 0;
-                        conversation.waiting_since = None;
-                        conversation.last_activity_at = Timestamp(at);
-                        conversation.last_message_preview = Some(message_preview(&row.body));
-                    }
-                }
-            }
-            previous_body = Some(row.body.clone());
-            batch.messages.push(row);
-            last = Some(sender);
-            // Agents close some tickets after a reply; the contact may reopen them.
-            if sender == SenderType::Agent && !private && self.rng.random_bool(0.1) {
-                self.act(&mut conversation, Action::Close);
-            }
-        }
+        self.messages(batch, &mut conversation, memo_index, language);
 
         let deleted_at = if spam {
             None
@@ -651,6 +364,150 @@ impl Generator {
             deleted_at,
             last_message_preview: conversation.last_message_preview,
         });
+    }
+
+    /// The conversation's messages, one state-machine step each, with the
+    /// stores' bookkeeping after each.
+    fn messages(
+        &mut self,
+        batch: &mut Batch,
+        conversation: &mut Conversation,
+        memo_index: usize,
+        language: Language,
+    ) {
+        let account = self.accounts[self.account].id;
+        let id = conversation.id.0;
+        let kind = conversation.inbox_kind;
+        let contact_id = conversation.contact_id.0;
+        let created_at = conversation.created_at.0;
+        let assignee = conversation.assignee_id;
+        let spam = self.contacts[memo_index].spam;
+        let mean = self.average_messages - 0.5;
+        let draw: f64 = self.rng.random();
+        let wanted = 1 + ((-(1.0 - draw).ln()) * mean).floor().min(mean * 10.0) as usize;
+        let mut at = created_at;
+        let mut last: Option<SenderType> = None;
+        let mut previous_body: Option<String> = None;
+        for n in 0..wanted {
+            if n > 0 {
+                at += self.gap(kind);
+                if at >= self.now {
+                    break;
+                }
+            }
+            let roll = self.rng.random_range(0..100);
+            let (sender, private) = match last {
+                None => (SenderType::Contact, false),
+                _ if spam => (SenderType::Contact, false),
+                Some(SenderType::Contact) => match roll {
+                    0..=69 => (SenderType::Agent, false),
+                    70..=79 => (SenderType::Agent, true),
+                    _ => (SenderType::Contact, false),
+                },
+                Some(_) => match roll {
+                    0..=64 => (SenderType::Contact, false),
+                    65..=84 => (SenderType::Agent, false),
+                    _ => (SenderType::Agent, true),
+                },
+            };
+            let action = match (sender, private) {
+                (SenderType::Contact, _) => Action::ContactWrites { flagged: spam },
+                (_, true) => Action::AgentNote,
+                _ => Action::AgentReplies,
+            };
+            let Ok(outcome) = transition(conversation.folder, kind, action) else {
+                continue;
+            };
+            if outcome.start_new_conversation {
+                break;
+            }
+            plan::apply_outcome(conversation, &outcome);
+            let (message_id, planted) = self.next_message_id();
+            let body = text::message(&mut self.rng, language, &planted);
+            let contact_email = self.contacts[memo_index].email.is_some();
+            let mut row = MessageRow {
+                id: message_id,
+                account_id: account.0,
+                conversation_id: id,
+                sender_type: sender.as_str(),
+                sender_id: None,
+                body,
+                full_body: None,
+                private,
+                created_at: at,
+                email_message_id: None,
+                delivery: None,
+            };
+            match sender {
+                SenderType::Contact => {
+                    row.sender_id = Some(contact_id);
+                    if kind == InboxKind::Email {
+                        row.email_message_id =
+                            Some(format!("<{message_id}.{:x}@mail.example.net>", self.seed));
+                        if let Some(before) = &previous_body {
+                            row.full_body = Some(format!(
+                                "{}\n\nOn an earlier day, support wrote:\n> {}",
+                                row.body,
+                                message_preview(before)
+                            ));
+                        }
+                    }
+                    conversation.unread_count += 1;
+                    conversation.waiting_since = conversation.waiting_since.or(Some(Timestamp(at)));
+                    conversation.last_activity_at = Timestamp(at);
+                    conversation.last_message_preview = Some(message_preview(&row.body));
+                    let memo = &mut self.contacts[memo_index];
+                    memo.last_seen_at = memo.last_seen_at.max(at);
+                    if memo.written && !memo.dirty {
+                        memo.dirty = true;
+                        self.dirty.push(contact_id);
+                    }
+                }
+                _ => {
+                    let agent = match assignee {
+                        Some(agent) if self.rng.random_bool(0.85) => agent,
+                        _ => *pick(&mut self.rng, &self.accounts[self.account].agents),
+                    };
+                    row.sender_id = Some(agent.0);
+                    if private {
+                        self.made.private_notes += 1;
+                    } else {
+                        // Leaves by e-mail on e-mail and form tickets, as the
+                        // store decides it; the relay took it at once.
+                        let reply = NewAgentMessage {
+                            agent_id: agent,
+                            body: String::new(),
+                            private,
+                            idempotency_key: None,
+                            email_message_id: Some(format!("<{message_id}.reply@confab.invalid>")),
+                            chat_email_at: None,
+                            attachments: Vec::new(),
+                        };
+                        if mail_plan(kind, &reply, contact_email, Timestamp(at)).is_some() {
+                            row.email_message_id = reply.email_message_id;
+                            row.delivery = Some(DeliveryStatus::Delivered.as_str());
+                            batch.outbound.push(OutboundRow {
+                                account_id: account.0,
+                                message_id,
+                                created_at: at,
+                                sent_at: (at + 1_500).min(self.now),
+                            });
+                        }
+                        conversation.unread_count = 0;
+                        conversation.waiting_since = None;
+                        conversation.last_activity_at = Timestamp(at);
+                        conversation.last_message_preview = Some(message_preview(&row.body));
+                    }
+                }
+            }
+            previous_body = Some(row.body.clone());
+            batch.messages.push(row);
+            last = Some(sender);
+            // Agents close some tickets after a reply; the contact may reopen them.
+            if sender == SenderType::Agent && !private && self.rng.random_bool(0.1) {
+                self.act(conversation, Action::Close);
+            }
+        }
     }
 
     /// Applies a folder action if the state machine accepts it.

@@ -16,6 +16,7 @@
 //! the next sequence number.
 
 pub mod generate;
+mod people;
 pub mod rows;
 pub mod sink;
 pub mod text;
