@@ -346,3 +346,61 @@ async fn same_seed_same_history_and_refuses_a_used_database() {
         "filled a database that already had an account"
     );
 }
+
+#[tokio::test]
+async fn shares_conversations_between_accounts() {
+    let now = now();
+    let url = sqlite_url("accounts");
+    let mut settings = config(url.clone(), 301, now);
+    settings.accounts = 2;
+    settings.messages_per_conversation = 3.0;
+    let summary = confab_datagen::generate(&settings).await.unwrap();
+    assert_eq!(summary.accounts.len(), 2);
+    assert_eq!(summary.accounts[0].conversations, 151);
+    assert_eq!(summary.accounts[1].conversations, 150);
+    assert!(summary.messages < 301 * 5, "{summary:?}");
+    let store = confab_store_sqlite::SqliteStore::connect(&url)
+        .await
+        .unwrap();
+    for account in &summary.accounts {
+        let counts = store
+            .count_conversations(account.id, Scope::All, None)
+            .await
+            .unwrap();
+        assert_eq!(counts, account.folders);
+        let page = store
+            .list_conversations(account.id, &query(None))
+            .await
+            .unwrap();
+        for item in &page.items {
+            assert_eq!(item.conversation.account_id, account.id);
+            check_conversation(&store, &item.conversation, now).await;
+        }
+        // Each account's numbers run from 1, and the next one follows.
+        let chat = store
+            .list_inboxes(account.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.kind == InboxKind::Chat)
+            .unwrap();
+        let visitor = store
+            .create_contact(account.id, NewContact::default(), now)
+            .await
+            .unwrap();
+        let posted = store
+            .post_contact_message(
+                account.id,
+                chat.id,
+                visitor.id,
+                NewContactMessage {
+                    body: "Hi".into(),
+                    ..NewContactMessage::default()
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(posted.conversation.number, account.conversations + 1);
+    }
+}
