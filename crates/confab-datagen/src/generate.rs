@@ -5,7 +5,9 @@
 //! what the normal write path would have left.
 
 use confab_domain::*;
-use confab_store::plan::{conversation_search_text, join_tags, mail_plan, message_preview};
+use confab_store::plan::{
+    conversation_search_text, join_tags, list_preview, mail_plan, message_preview,
+};
 use confab_store::{NewAgentMessage, plan};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -423,7 +425,10 @@ impl Generator {
             }
             plan::apply_outcome(conversation, &outcome);
             let (message_id, planted) = self.next_message_id();
-            let body = text::message(&mut self.rng, language, &planted);
+            let mut body = text::message(&mut self.rng, language, &planted);
+            if sender == SenderType::Agent && !private && message_id % 8 == 0 {
+                body.push_str(text::markdown_steps(language));
+            }
             let contact_email = self.contacts[memo_index].email.is_some();
             let mut row = MessageRow {
                 id: message_id,
@@ -455,7 +460,7 @@ impl Generator {
                     conversation.unread_count += 1;
                     conversation.waiting_since = conversation.waiting_since.or(Some(Timestamp(at)));
                     conversation.last_activity_at = Timestamp(at);
-                    conversation.last_message_preview = Some(message_preview(&row.body));
+                    conversation.last_message_preview = Some(list_preview(&row.body, false, &[]));
                     let memo = &mut self.contacts[memo_index];
                     memo.last_seen_at = memo.last_seen_at.max(at);
                     if memo.written && !memo.dirty {
@@ -496,7 +501,9 @@ impl Generator {
                         conversation.unread_count = 0;
                         conversation.waiting_since = None;
                         conversation.last_activity_at = Timestamp(at);
-                        conversation.last_message_preview = Some(message_preview(&row.body));
+                        // Agents write Markdown; the list shows the text it renders to.
+                        conversation.last_message_preview =
+                            Some(list_preview(&row.body, true, &[]));
                     }
                 }
             }

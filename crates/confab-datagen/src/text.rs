@@ -294,6 +294,19 @@ pub fn planted_count(period: u64, offset: u64, count: u64) -> u64 {
     }
 }
 
+/// Markdown some agent replies end with (the inbox list previews the text
+/// it renders to).
+pub fn markdown_steps(language: Language) -> &'static str {
+    match language {
+        Language::English => {
+            "\n\n**Next steps:**\n\n1. Clear the app's cache\n2. Sign in again\n\nMore in [the help center](https://help.example.com/articles/42)."
+        }
+        Language::Portuguese => {
+            "\n\n**Próximos passos:**\n\n1. Limpe o cache do app\n2. Entre de novo\n\nMais na [central de ajuda](https://ajuda.example.com/artigos/42)."
+        }
+    }
+}
+
 fn pick<'a>(rng: &mut StdRng, items: &'a [&'a str]) -> &'a str {
     items[rng.random_range(0..items.len())]
 }

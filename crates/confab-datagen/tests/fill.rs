@@ -7,7 +7,7 @@ use std::sync::Arc;
 use confab_datagen::{Config, Summary};
 use confab_domain::search::SearchQuery;
 use confab_domain::*;
-use confab_store::plan::message_preview;
+use confab_store::plan::list_preview;
 use confab_store::*;
 
 const CONVERSATIONS: u64 = 2_000;
@@ -80,7 +80,14 @@ async fn check_conversation(store: &dyn Store, conversation: &Conversation, now:
     assert_eq!(conversation.last_activity_at, last.created_at);
     assert_eq!(
         conversation.last_message_preview.as_deref(),
-        Some(message_preview(&last.body).as_str())
+        Some(
+            list_preview(
+                &last.body,
+                last.sender_type == SenderType::Agent,
+                &last.attachments
+            )
+            .as_str()
+        )
     );
     let waiting: Vec<&&Message> = public
         .iter()
