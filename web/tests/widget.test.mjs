@@ -139,11 +139,15 @@ describe('chat widget', { timeout: 150_000 }, () => {
     const reply = agent.getByRole('textbox', { name: 'Message' });
     await reply.pressSequentially('Yes, ');
     await v.widget.locator('.typing', { hasText: 'Ada Lovelace is typing…' }).waitFor();
-    await reply.pressSequentially('in 2 days.');
+    await reply.pressSequentially('in **2 days** <b>not bold</b>.');
     await reply.press('Enter');
-    const answer = messageIn(v, 'Yes, in 2 days.');
+    const answer = messageIn(v, 'Yes, in 2 days');
     await answer.waitFor();
     assert.match(await answer.locator('.by').textContent(), /Ada Lovelace/);
+    // The agent's Markdown is rendered; HTML they typed stays text.
+    assert.equal(await answer.locator('strong').textContent(), '2 days');
+    assert.equal(await answer.locator('b').count(), 0);
+    await answer.getByText('<b>not bold</b>').waitFor();
     await v.widget.locator('.typing').waitFor({ state: 'detached' });
     await v.page.screenshot({ path: join(resultsDir, 'widget-01-chat.png') });
 
@@ -161,7 +165,8 @@ describe('chat widget', { timeout: 150_000 }, () => {
     // A reload keeps the visitor and their history.
     await v.page.reload();
     await launcher(v).click();
-    await messageIn(v, 'Yes, in 2 days.').waitFor();
+    // (From the history this time: still rendered.)
+    await messageIn(v, 'Yes, in 2 days').locator('strong', { hasText: '2 days' }).waitFor();
     await messageIn(v, 'Do you ship to Lisbon?').waitFor();
     // The unread badge counts replies that arrive while the window is closed.
     await v.widget.getByRole('button', { name: 'Close chat' }).first().click();

@@ -17,6 +17,8 @@ export interface Message {
   sender_type: 'contact' | 'agent' | 'system';
   sender_id: number | null;
   body: string;
+  /** Agent replies: their Markdown as HTML the server made safe. */
+  body_html?: string;
   created_at: string;
   attachments?: Attachment[];
 }

@@ -41,6 +41,20 @@ function linkified(text: string): Node[] {
   return parts;
 }
 
+/**
+ * An agent's reply as the server rendered it from Markdown (raw HTML
+ * escaped, only http(s) and mailto links there); links open a new tab.
+ */
+function rendered(html: string): HTMLElement {
+  const box = h('div', { class: 'md' });
+  box.innerHTML = html;
+  for (const link of box.querySelectorAll('a')) {
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer nofollow';
+  }
+  return box;
+}
+
 /** A round avatar with a person's initials. */
 function avatar(name: string): HTMLElement {
   const initials = name
@@ -268,7 +282,7 @@ export class Widget {
           'div',
           { class: `msg ${message.sender_type}`, 'data-id': String(message.id) },
           by && h('span', { class: 'by' }, avatar(by), by),
-          ...linkified(message.body),
+          ...(message.body_html ? [rendered(message.body_html)] : linkified(message.body)),
           ...files,
           h('time', { datetime: message.created_at }, this.time.format(new Date(message.created_at))),
         ),

@@ -82,7 +82,7 @@ pub fn reply_subject(subject: Option<&str>) -> String {
 /// in it is escaped and links other than http(s), mailto and relative ones
 /// lose their address, so a reply can never carry markup the agent did not
 /// mean; a single line break stays a line break.
-pub fn render_html(markdown: &str) -> String {
+pub fn render_fragment(markdown: &str) -> String {
     let parser = Parser::new_ext(
         markdown,
         Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
@@ -116,8 +116,14 @@ pub fn render_html(markdown: &str) -> String {
     });
     let mut out = String::with_capacity(markdown.len() * 2);
     html::push_html(&mut out, parser);
+    out
+}
+
+/// The reply's HTML part: [`render_fragment`] in a minimal document.
+pub fn render_html(markdown: &str) -> String {
     format!(
-        "<!DOCTYPE html><html><body style=\"font-family: sans-serif; line-height: 1.5\">{out}</body></html>"
+        "<!DOCTYPE html><html><body style=\"font-family: sans-serif; line-height: 1.5\">{}</body></html>",
+        render_fragment(markdown)
     )
 }
 

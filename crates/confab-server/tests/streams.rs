@@ -51,6 +51,8 @@ async fn live_delivery_and_private_notes(app: TestApp) {
     let token = inbox["token"].as_str().unwrap();
     let contact = app.contact_session(token).await;
     let mut agent_socket = app.agent_socket(&agent, None).await;
+    // The greeting (a presence snapshot) says the server has counted this agent online.
+    next_of(&mut agent_socket, "presence").await;
     let mut contact_socket = app.contact_socket(token, &contact).await;
     assert_eq!(
         next_of(&mut contact_socket, "availability").await["data"]["online"],
@@ -73,15 +75,45 @@ async fn live_delivery_and_private_notes(app: TestApp) {
     );
 
     reply(&app, &agent, id, "internal: check the order", true).await;
-    reply(&app, &agent, id, "Hi! How can I help?", false).await;
+    reply(
+        &app,
+        &agent,
+        id,
+        "Hi! How can I **help**? <script>x</script>",
+        false,
+    )
+    .await;
     let note = next_of(&mut agent_socket, "message.created").await;
     assert_eq!(note["data"]["message"]["private"], true, "agents see notes");
     let public = next_of(&mut contact_socket, "message.created").await;
     assert_eq!(
-        public["data"]["message"]["body"], "Hi! How can I help?",
+        public["data"]["message"]["body"], "Hi! How can I **help**? <script>x</script>",
         "the note never reached the contact"
     );
     assert!(public["data"]["message"].get("private").is_none());
+    // The reply's Markdown comes rendered, its raw HTML escaped.
+    assert_eq!(
+        public["data"]["message"]["body_html"],
+        "<p>Hi! How can I <strong>help</strong>? &lt;script&gt;x&lt;/script&gt;</p>\n"
+    );
+    assert!(seen["data"]["message"].get("body_html").is_none());
+    // And so in the contact's history; their own messages stay text.
+    let history = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/public/inboxes/{token}/messages")))
+        .header("X-Contact-Token", &contact)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{history}");
+    assert!(items[0].get("body_html").is_none());
+    assert_eq!(
+        items[1]["body_html"],
+        public["data"]["message"]["body_html"]
+    );
 
     let close = format!(
         "/api/v1/accounts/{}/conversations/{id}/close",

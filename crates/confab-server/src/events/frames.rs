@@ -67,6 +67,12 @@ pub fn contact_view(event: &Event) -> Option<(ContactId, String)> {
             if let Some(attachments) = message.get("attachments") {
                 shown["attachments"] = attachments.clone();
             }
+            // An agent's Markdown, rendered safe (as in the e-mail copy).
+            if message.get("sender_type").and_then(Value::as_str) == Some("agent")
+                && let Some(body) = message.get("body").and_then(Value::as_str)
+            {
+                shown["body_html"] = confab_mail::compose::render_fragment(body).into();
+            }
             json!({"conversation_id": conversation_id, "message": shown})
         }
         EventType::ConversationCreated | EventType::ConversationUpdated => {

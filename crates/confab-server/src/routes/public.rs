@@ -265,7 +265,26 @@ async fn create_contact(
 #[derive(Serialize, ToSchema)]
 pub struct ContactMessages {
     /// Messages of the contact's conversations in this inbox, oldest first (never private notes).
-    pub items: Vec<Message>,
+    pub items: Vec<ContactMessage>,
+}
+
+/// A message as its contact sees it.
+#[derive(Serialize, ToSchema)]
+pub struct ContactMessage {
+    #[serde(flatten)]
+    pub message: Message,
+    /// Agent replies: their Markdown as safe HTML (raw HTML escaped, only
+    /// http(s) and mailto links); absent for the contact's own messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
+}
+
+impl From<Message> for ContactMessage {
+    fn from(message: Message) -> ContactMessage {
+        let body_html = (message.sender_type == confab_domain::SenderType::Agent)
+            .then(|| confab_mail::compose::render_fragment(&message.body));
+        ContactMessage { message, body_html }
+    }
 }
 
 /// The contact's side of their conversations in this inbox.
@@ -290,7 +309,7 @@ async fn list_messages(
             .store
             .list_messages(inbox.account_id, conversation.id, false, None, 100)
             .await?;
-        items.extend(page.items);
+        items.extend(page.items.into_iter().map(ContactMessage::from));
     }
     Ok(axum::Json(ContactMessages { items }))
 }
