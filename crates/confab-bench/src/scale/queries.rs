@@ -483,3 +483,90 @@ fn check(request: &Request, body: &Value) -> Result<Option<SearchFinding>, Strin
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace() -> Workspace {
+        Workspace {
+            account: 1,
+            tag: "cobrança".into(),
+            inbox: 3,
+            assignee: 2,
+        }
+    }
+
+    #[test]
+    fn a_pass_asks_every_folder_scope_and_filter() {
+        let requests = requests("http://127.0.0.1:1", &workspace(), 10_000_000).unwrap();
+        let count = |g| requests.iter().filter(|r| r.group == g).count();
+        assert_eq!(count(Group::List), 6 * 3 * 7);
+        assert_eq!(count(Group::Counts), 3 * COUNTS_REPEAT);
+        assert_eq!(count(Group::Search), 5 * 3 * SEARCH_REPEAT);
+        let urls: Vec<&str> = requests.iter().map(|r| r.url.as_str()).collect();
+        assert!(urls.contains(
+            &"http://127.0.0.1:1/api/v1/accounts/1/conversations?folder=spam&scope=mine&tag=cobran%C3%A7a&limit=50"
+        ));
+        assert!(urls.contains(
+            &"http://127.0.0.1:1/api/v1/accounts/1/conversations/counts?scope=unassigned"
+        ));
+        assert!(urls.contains(
+            &"http://127.0.0.1:1/api/v1/accounts/1/conversations?folder=any&scope=all&q=login+page&limit=50"
+        ));
+    }
+
+    #[test]
+    fn only_scope_all_must_find_planted_words_that_exist() {
+        let requests = requests("http://127.0.0.1:1", &workspace(), 50_000).unwrap();
+        let expecting: Vec<&str> = requests
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.check,
+                    Check::Search {
+                        expect_hits: true,
+                        ..
+                    }
+                )
+            })
+            .map(|r| r.label.as_str())
+            .collect();
+        assert!(expecting.contains(&"folder=any scope=all q=zanzibarite"));
+        assert!(!expecting.iter().any(|l| l.contains("scope=mine")));
+        // With 10 messages no message carries the rare word: no hit is expected.
+        let few = super::requests("http://127.0.0.1:1", &workspace(), 10).unwrap();
+        assert!(
+            !few.iter()
+                .any(|r| r.label == "folder=any scope=all q=zanzibarite"
+                    && matches!(
+                        r.check,
+                        Check::Search {
+                            expect_hits: true,
+                            ..
+                        }
+                    ))
+        );
+    }
+
+    #[test]
+    fn figures_are_medians_over_passes() {
+        let requests = requests("http://127.0.0.1:1", &workspace(), 100).unwrap();
+        let n = requests.len();
+        let pass = |ns: u64| vec![ns; n];
+        let result = QueryResult {
+            workspace: workspace(),
+            requests,
+            passes: vec![pass(3_000_000), pass(1_000_000), pass(20_000_000)],
+            failures: Vec::new(),
+            searches: Vec::new(),
+        };
+        let list = result.figures(Some(Group::List));
+        assert_eq!(list.per_pass, 126);
+        assert_eq!(list.p99, 3_000_000);
+        assert_eq!(list.max, 20_000_000);
+        assert!(result.met(Group::List));
+        assert!(result.met(Group::Search));
+        assert_eq!(result.slowest(1)[0].1, 20_000_000);
+    }
+}

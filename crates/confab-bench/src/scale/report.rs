@@ -89,8 +89,13 @@ pub fn print_starts(what: &str, starts: &Starts, rss_kib: Option<u64>) {
 }
 
 fn ready_cell(starts: &Starts, bound_ms: f64) -> String {
+    let bound = if bound_ms >= 1000.0 {
+        format!("{} s", bound_ms / 1000.0)
+    } else {
+        format!("{bound_ms} ms")
+    };
     format!(
-        "≤ {bound_ms} ms: {}",
+        "≤ {bound}: {}",
         verdict(starts.median() as f64 <= bound_ms * 1e6)
     )
 }
