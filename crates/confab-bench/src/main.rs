@@ -6,6 +6,10 @@
 //! It starts the servers itself: a fresh temp dir, accounts made with
 //! `confab admin bootstrap`, a chat inbox and contact sessions per account
 //! made through the API, then `confab serve` with generous limits.
+//!
+//! `--scenario scale` (issue 6) instead fills a database with confab-datagen
+//! and measures start-up, idle memory, inbox list, counts and search on it
+//! (see the `scale` module).
 
 mod api;
 mod args;
