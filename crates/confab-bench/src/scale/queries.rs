@@ -133,11 +133,27 @@ impl QueryResult {
         value as f64 <= bound_ms * 1e6
     }
 
-    /// The slowest requests (their worst time over the passes), slowest first.
-    pub fn slowest(&self, count: usize) -> Vec<(String, u64)> {
+    /// Every time (all passes) of the searches for `query`, over the scopes.
+    pub fn search_times(&self, query: &str) -> Summary {
+        let suffix = format!(" q={query}");
+        Summary::of(
+            self.passes
+                .iter()
+                .flat_map(|pass| self.requests.iter().zip(pass))
+                .filter(|(r, _)| r.group == Group::Search && r.label.ends_with(&suffix))
+                .map(|(_, &ns)| ns)
+                .collect(),
+        )
+    }
+
+    /// A group's slowest requests (their worst time over the passes), slowest first.
+    pub fn slowest(&self, group: Group, count: usize) -> Vec<(String, u64)> {
         let mut worst: HashMap<&str, u64> = HashMap::new();
         for pass in &self.passes {
             for (request, &ns) in self.requests.iter().zip(pass) {
+                if request.group != group {
+                    continue;
+                }
                 let slot = worst.entry(request.label.as_str()).or_default();
                 *slot = (*slot).max(ns);
             }
@@ -567,6 +583,10 @@ mod tests {
         assert_eq!(list.max, 20_000_000);
         assert!(result.met(Group::List));
         assert!(result.met(Group::Search));
-        assert_eq!(result.slowest(1)[0].1, 20_000_000);
+        assert_eq!(result.slowest(Group::List, 1)[0].1, 20_000_000);
+        assert_eq!(
+            result.search_times("zanzibarite").count,
+            3 * 3 * SEARCH_REPEAT
+        );
     }
 }

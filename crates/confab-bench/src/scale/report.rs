@@ -183,24 +183,29 @@ pub fn tables(r: &ScaleResult) -> String {
     );
 
     md.push_str(
-        "\n| search (`folder=any`, scope `all`) | messages carrying the word | hits on the first page | with a highlighted snippet |\n\
-         | --- | --- | --- | --- |\n",
+        "\n| search (`folder=any`) | messages carrying the word | hits on the first page (scope `all`) | with a highlighted snippet | p50 / max over scopes and passes |\n\
+         | --- | --- | --- | --- | --- |\n",
     );
     for s in &q.searches {
+        let times = q.search_times(&s.query);
         let _ = writeln!(
             md,
-            "| `{}` | {} | {}{} | {} |",
+            "| `{}` | {} | {}{} | {} | {} / {} |",
             s.query,
             s.planted.map_or_else(|| "—".to_string(), thousands),
             s.hits,
             if s.more { " (more pages)" } else { "" },
             s.with_snippet,
+            ms(times.p50),
+            ms(times.max),
         );
     }
 
     md.push_str("\n| slowest requests (worst of the passes) | time |\n| --- | --- |\n");
-    for (label, ns) in q.slowest(8) {
-        let _ = writeln!(md, "| `{label}` | {} |", ms(ns));
+    for group in Group::ALL {
+        for (label, ns) in q.slowest(group, 3) {
+            let _ = writeln!(md, "| `{label}` | {} |", ms(ns));
+        }
     }
     md
 }
