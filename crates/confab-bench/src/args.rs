@@ -74,9 +74,21 @@ pub struct Args {
     /// socket (p50, p99, max).
     #[arg(long)]
     pub trace_dir: Option<PathBuf>,
-    /// Keep the temp dir (databases, server logs) for inspection.
+    /// Keep the temp dir (databases, server logs) for inspection; with
+    /// `scale`, the filled SQLite file can then be passed to `--scale-data`.
     #[arg(long)]
     pub keep: bool,
+    /// `scale`: conversations confab-datagen fills (about 10 messages each;
+    /// default 1,000,000; 5,000 with --quick).
+    #[arg(long)]
+    pub scale_conversations: Option<u64>,
+    /// `scale`: a SQLite file already filled by confab-datagen, used instead
+    /// of filling one (the server may change it: due snoozes wake).
+    #[arg(long)]
+    pub scale_data: Option<PathBuf>,
+    /// `scale`: the generator's seed.
+    #[arg(long, default_value_t = 6)]
+    pub scale_seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +99,10 @@ pub enum Part {
     B,
     /// Memory per idle agent socket.
     Memory,
+    /// Issue 6's query side at scale: a database filled by confab-datagen,
+    /// start-up time and idle memory, inbox list, counts and search latency.
+    /// Runs on its own.
+    Scale,
 }
 
 /// One latency scenario.
@@ -177,6 +193,17 @@ impl Args {
             senders: self.senders.max(1),
             contacts: self.contacts.max(1),
         }
+    }
+
+    /// Whether the scale scenario was asked for.
+    pub fn scale(&self) -> bool {
+        self.scenario.contains(&Part::Scale)
+    }
+
+    pub fn scale_conversations(&self) -> u64 {
+        self.scale_conversations
+            .unwrap_or(if self.quick { 5_000 } else { 1_000_000 })
+            .max(1)
     }
 
     pub fn runs(&self) -> usize {

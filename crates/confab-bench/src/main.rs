@@ -6,6 +6,10 @@
 //! It starts the servers itself: a fresh temp dir, accounts made with
 //! `confab admin bootstrap`, a chat inbox and contact sessions per account
 //! made through the API, then `confab serve` with generous limits.
+//!
+//! `--scenario scale` (issue 6) instead fills a database with confab-datagen
+//! and measures start-up, idle memory, inbox list, counts and search on it
+//! (see the `scale` module).
 
 mod api;
 mod args;
@@ -15,6 +19,7 @@ mod latency;
 mod memory;
 mod postgres;
 mod report;
+mod scale;
 mod server;
 mod stats;
 mod sys;
@@ -62,6 +67,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .is_some_and(|url| !url.starts_with("postgres"))
     {
         bail!("--database-url is for PostgreSQL; the bench makes its SQLite databases itself");
+    }
+    if args.scale() {
+        if args.scenario.len() > 1 {
+            bail!("--scenario scale runs on its own");
+        }
+        return scale::run(&args, machine).await;
     }
     let nats = server::supports_nats(&args.confab)?;
     let cluster = args.servers > 1;
@@ -206,7 +217,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 }
 
 /// This bench's command line as typed (the program relative to the current dir).
-fn command_line() -> String {
+pub(crate) fn command_line() -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     std::env::args()
         .enumerate()

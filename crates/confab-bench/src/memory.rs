@@ -82,7 +82,7 @@ async fn hold(mut socket: Socket, mut stop: watch::Receiver<bool>) -> bool {
 }
 
 /// RSS once five readings 200 ms apart agree within 64 KiB (or after 15 s).
-async fn settled_rss(server: &Server) -> anyhow::Result<u64> {
+pub async fn settled_rss(server: &Server) -> anyhow::Result<u64> {
     let mut window = VecDeque::new();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {

@@ -73,16 +73,37 @@ impl Server {
         nats_url: Option<&str>,
         log: PathBuf,
     ) -> anyhow::Result<Server> {
+        let mut server = Server::spawn(confab, database_url, nats_url, log, true)?;
+        server
+            .wait_ready(&reqwest::Client::new(), Duration::from_millis(50))
+            .await?;
+        Ok(server)
+    }
+
+    /// Starts `confab serve` on a free port without waiting for it. With
+    /// `raise_files` it goes through `sh` to raise its open-files limit;
+    /// without, confab is the child itself (nothing else in the start time).
+    pub fn spawn(
+        confab: &Path,
+        database_url: &str,
+        nats_url: Option<&str>,
+        log: PathBuf,
+        raise_files: bool,
+    ) -> anyhow::Result<Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let listen = format!("127.0.0.1:{port}");
         let log_file =
             std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let mut command = Command::new("sh");
+        let mut command = if raise_files {
+            let mut command = Command::new("sh");
+            command.args(["-c", SHELL]).arg(confab);
+            command
+        } else {
+            Command::new(confab)
+        };
         command
-            .args(["-c", SHELL])
-            .arg(confab)
             .args(["serve", "--listen", &listen, "--database-url", database_url])
             .args(["--public-rate-per-minute", "100000000"])
             .args(["--public-rate-burst", "1000000"])
@@ -98,25 +119,28 @@ impl Server {
             .stderr(log_file)
             .spawn()
             .context("starting confab serve")?;
-        let mut server = Server {
+        Ok(Server {
             pid: child.id(),
             child,
             base: format!("http://{listen}"),
             log,
-        };
-        server.wait_ready().await?;
-        Ok(server)
+        })
     }
 
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let client = reqwest::Client::new();
+    /// Polls `/readyz` every `every` until it answers 200 (30 s at most).
+    pub async fn wait_ready(
+        &mut self,
+        client: &reqwest::Client,
+        every: Duration,
+    ) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
+        let url = format!("{}/readyz", self.base);
         loop {
             if let Some(status) = self.child.try_wait()? {
                 bail!("confab serve exited ({status}):\n{}", self.log_tail());
             }
             let ready = client
-                .get(format!("{}/readyz", self.base))
+                .get(&url)
                 .timeout(Duration::from_secs(2))
                 .send()
                 .await
@@ -127,7 +151,7 @@ impl Server {
             if Instant::now() > deadline {
                 bail!("confab serve not ready after 30 s:\n{}", self.log_tail());
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(every).await;
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 pub struct Summary {
     pub count: usize,
     pub p50: u64,
+    pub p95: u64,
     pub p99: u64,
     pub max: u64,
 }
@@ -17,6 +18,7 @@ impl Summary {
         Summary {
             count: samples.len(),
             p50: percentile(&samples, 0.50),
+            p95: percentile(&samples, 0.95),
             p99: percentile(&samples, 0.99),
             max: samples.last().copied().unwrap_or(0),
         }
