@@ -145,7 +145,7 @@ impl TestApp {
         let hash = confab_server::auth::hash_password("correct horse".into())
             .await
             .expect("hash");
-        let (account, agent) = self
+        let (_, agent) = self
             .store
             .create_account(
                 name,
@@ -159,6 +159,11 @@ impl TestApp {
             )
             .await
             .expect("account");
+        self.signed_in(&agent).await
+    }
+
+    /// An API token for an agent the store made.
+    async fn signed_in(&self, agent: &confab_domain::Agent) -> Agent {
         let token = confab_server::auth::new_token();
         self.store
             .create_credential(
@@ -171,7 +176,7 @@ impl TestApp {
             .await
             .expect("token");
         Agent {
-            account: account.id.0,
+            account: agent.account_id.0,
             id: agent.id.0,
             token,
         }
@@ -194,22 +199,7 @@ impl TestApp {
             )
             .await
             .expect("agent");
-        let token = confab_server::auth::new_token();
-        self.store
-            .create_credential(
-                agent.id,
-                confab_store::CredentialKind::ApiToken,
-                &confab_server::auth::token_hash(&token),
-                None,
-                START,
-            )
-            .await
-            .expect("token");
-        Agent {
-            account: admin.account,
-            id: agent.id.0,
-            token,
-        }
+        self.signed_in(&agent).await
     }
 
     pub async fn create_inbox(&self, agent: &Agent, kind: &str) -> Value {
