@@ -32,6 +32,49 @@ fn match_expression(search: &SearchQuery) -> Option<String> {
     Some(parts.join(" "))
 }
 
+/// The snippets of the page's hits (`("message" | "conversation", rowid)`),
+/// one query per search table.
+async fn snippets(
+    pool: &SqlitePool,
+    expression: &str,
+    hits: &[Option<(String, i64)>],
+) -> StoreResult<std::collections::HashMap<(String, i64), String>> {
+    let (start, end, ellipsis) = (highlight::START, highlight::END, highlight::ELLIPSIS);
+    let mut found = std::collections::HashMap::new();
+    for (source, table) in [
+        ("message", "message_search"),
+        ("conversation", "conversation_search"),
+    ] {
+        let ids: Vec<i64> = hits
+            .iter()
+            .flatten()
+            .filter(|(s, _)| s == source)
+            .map(|(_, id)| *id)
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT rowid AS hit, snippet({table}, 0, '{start}', '{end}', '{ellipsis}', 12) AS snip
+             FROM {table} WHERE {table} MATCH "
+        ));
+        qb.push_bind(expression.to_string()).push(" AND rowid IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(id);
+        }
+        qb.push(")");
+        for row in qb.build().fetch_all(pool).await.map_err(db_error)? {
+            let hit: i64 = row.try_get("hit").map_err(db_error)?;
+            let snip: Option<String> = row.try_get("snip").map_err(db_error)?;
+            if let Some(snip) = snip {
+                found.insert((source.to_string(), hit), snip);
+            }
+        }
+    }
+    Ok(found)
+}
+
 pub(crate) async fn list(
     pool: &SqlitePool,
     account: AccountId,
@@ -60,37 +103,43 @@ pub(crate) async fn list(
         }));
     };
 
-    let (start, end, ellipsis) = (highlight::START, highlight::END, highlight::ELLIPSIS);
+    // Every match is ranked, but only the page's best hits get a snippet
+    // (afterwards): making snippets is what costs, and a common word matches
+    // hundreds of thousands of messages.
+    let expression = match_expression(search);
     let mut qb = QueryBuilder::<Sqlite>::new(
-        "WITH hits(cid, rank, snip) AS (SELECT NULL, NULL, NULL WHERE 0",
+        "WITH hits(cid, rank, source, hit) AS (SELECT NULL, NULL, NULL, NULL WHERE 0",
     );
-    if let Some(expression) = match_expression(search) {
-        qb.push(format!(
-            " UNION ALL SELECT m.conversation_id, bm25(message_search), snippet(message_search, 0, '{start}', '{end}', '{ellipsis}', 12)
+    if let Some(expression) = &expression {
+        qb.push(
+            " UNION ALL SELECT m.conversation_id, bm25(message_search), 'message', message_search.rowid
               FROM message_search JOIN messages m ON m.id = message_search.rowid
-              WHERE message_search MATCH "
-        ))
+              WHERE message_search MATCH ",
+        )
         .push_bind(expression.clone())
         .push(" AND m.account_id = ")
         .push_bind(account.0);
         if !query.search_private {
             qb.push(" AND m.private = 0");
         }
-        qb.push(format!(
-            " UNION ALL SELECT conversation_search.rowid, bm25(conversation_search), snippet(conversation_search, 0, '{start}', '{end}', '{ellipsis}', 12)
-              FROM conversation_search WHERE conversation_search MATCH "
-        ))
-        .push_bind(expression);
+        qb.push(
+            " UNION ALL SELECT conversation_search.rowid, bm25(conversation_search), 'conversation', conversation_search.rowid
+              FROM conversation_search WHERE conversation_search MATCH ",
+        )
+        .push_bind(expression.clone());
     }
     if let Some(number) = search.number {
-        qb.push(" UNION ALL SELECT id, -1000000.0, NULL FROM conversations WHERE account_id = ")
-            .push_bind(account.0)
-            .push(" AND number = ")
-            .push_bind(number);
+        qb.push(
+            " UNION ALL SELECT id, -1000000.0, NULL, NULL FROM conversations WHERE account_id = ",
+        )
+        .push_bind(account.0)
+        .push(" AND number = ")
+        .push_bind(number);
     }
+    // (SQLite takes the bare columns of a MIN() group from its minimum row.)
     qb.push(format!(
-        "), best AS (SELECT cid, MIN(rank) AS rank, snip FROM hits GROUP BY cid)
-         SELECT {CONVERSATION_COLUMNS}, best.rank AS search_rank, best.snip AS snippet
+        "), best AS (SELECT cid, MIN(rank) AS rank, source, hit FROM hits GROUP BY cid)
+         SELECT {CONVERSATION_COLUMNS}, best.rank AS search_rank, best.source AS hit_source, best.hit AS hit_id
          FROM best JOIN conversations c ON c.id = best.cid WHERE"
     ));
     push_filters(&mut qb, account, query);
@@ -107,15 +156,25 @@ pub(crate) async fn list(
     qb.push(" ORDER BY best.rank, c.id LIMIT ")
         .push_bind(i64::from(query.limit) + 1);
     let rows = qb.build().fetch_all(pool).await.map_err(db_error)?;
-    let mut items = Vec::with_capacity(rows.len());
+    let mut hits = Vec::with_capacity(rows.len());
     for row in &rows {
+        let source: Option<String> = row.try_get("hit_source").map_err(db_error)?;
+        let hit: Option<i64> = row.try_get("hit_id").map_err(db_error)?;
+        hits.push(source.zip(hit));
+    }
+    let snippets = match &expression {
+        Some(expression) => snippets(pool, expression, &hits).await?,
+        None => Default::default(),
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for (row, hit) in rows.iter().zip(&hits) {
         let conversation = row.conversation().map_err(db_error)?;
         let rank: f64 = row.try_get("search_rank").map_err(db_error)?;
-        let snippet: Option<String> = row.try_get("snippet").map_err(db_error)?;
+        let snippet = hit.as_ref().and_then(|hit| snippets.get(hit));
         items.push((
             ListedConversation {
                 conversation,
-                snippet: snippet.map(|s| highlight::render(&s)),
+                snippet: snippet.map(|s| highlight::render(s)),
             },
             rank,
         ));
