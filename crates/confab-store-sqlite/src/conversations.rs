@@ -6,7 +6,7 @@ use confab_store::plan::{
     apply_outcome, conversation_event, conversation_search_text, folder_action, join_tags,
     renamed_tags,
 };
-use confab_store::rows::{CONVERSATION_COLUMNS, CONVERSATION_RETURNING, EntityRow};
+use confab_store::rows::{CONVERSATION_COLUMNS, CONVERSATION_RETURNING, EntityRow, TAG_COUNTS};
 use confab_store::*;
 use rusqlite::{Connection, params};
 use sqlx::SqliteConnection;
@@ -288,14 +288,11 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn list_tags(&self, account: AccountId) -> StoreResult<Vec<TagCount>> {
-        let rows = sqlx::query(
-            "SELECT tag, COUNT(*) AS conversations FROM conversation_tags
-             WHERE account_id = $1 GROUP BY tag ORDER BY tag",
-        )
-        .bind(account.0)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_error)?;
+        let rows = sqlx::query(TAG_COUNTS)
+            .bind(account.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
         rows.iter()
             .map(|row| row.tag_count().map_err(db_error))
             .collect()

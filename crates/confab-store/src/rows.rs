@@ -25,6 +25,8 @@ pub const ATTACHMENT_INFO_COLUMNS: &str = "message_id, id, filename, content_typ
 pub const CONTACT_COLUMNS: &str = "id, account_id, name, email, phone, company, external_id, custom_attributes, browser, spam, first_seen_at, last_seen_at";
 /// The column list every agent query selects.
 pub const AGENT_COLUMNS: &str = "id, account_id, name, email, role, locale, created_at";
+/// The account's tags in use with their conversation counts (`$1`: the account), read by [`EntityRow::tag_count`].
+pub const TAG_COUNTS: &str = "SELECT tag, COUNT(*) AS conversations FROM conversation_tags WHERE account_id = $1 GROUP BY tag ORDER BY tag";
 /// The column list every webhook query selects.
 pub const WEBHOOK_COLUMNS: &str =
     "id, account_id, url, secret, event_types, enabled, disabled_reason, created_at";
