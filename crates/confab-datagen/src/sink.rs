@@ -105,8 +105,9 @@ impl Sink {
         .context("writing a batch")
     }
 
-    /// After the last batch: the accounts' conversation counters, the
-    /// identity sequences (PostgreSQL), statistics and the WAL.
+    /// After the last batch: the accounts' conversation counters, and on
+    /// PostgreSQL the folder counts, identity sequences and statistics;
+    /// on SQLite the WAL.
     pub async fn finish(&self, last_numbers: &[(i64, i64)]) -> anyhow::Result<()> {
         match self {
             Sink::Sqlite { pool, .. } => {
@@ -137,6 +138,9 @@ impl Sink {
                     );
                     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
                 }
+                // The rows' triggers left one folder-count delta per
+                // conversation: what the first count reads would fold.
+                confab_store_postgres::fold_count_deltas(pool, None).await?;
                 // What autovacuum would soon do on its own: planner statistics.
                 sqlx::query("ANALYZE").execute(pool).await?;
             }

@@ -186,29 +186,7 @@ impl ConversationStore for PostgresStore {
         scope: Scope,
         viewer: Option<AgentId>,
     ) -> StoreResult<FolderCounts> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT folder, COUNT(*) FROM conversations
-             WHERE account_id = $1
-               AND ($2 = 'all' OR ($2 = 'mine' AND assignee_id = $3) OR ($2 = 'unassigned' AND assignee_id IS NULL))
-             GROUP BY folder",
-        )
-        .bind(account.0)
-        .bind(match scope {
-            Scope::All => "all",
-            Scope::Mine => "mine",
-            Scope::Unassigned => "unassigned",
-        })
-        .bind(viewer.map(|v| v.0).unwrap_or(-1))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let mut counts = FolderCounts::default();
-        for (folder, count) in rows {
-            if let Some(folder) = Folder::parse(&folder) {
-                counts.add(folder, count);
-            }
-        }
-        Ok(counts)
+        crate::counts::count(&self.pool, account, scope, viewer).await
     }
 
     async fn get_conversation(

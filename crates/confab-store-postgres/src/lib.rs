@@ -14,6 +14,8 @@ mod accounts;
 mod attachments;
 mod contacts;
 mod conversations;
+mod counts;
+pub use counts::fold_count_deltas;
 mod events;
 mod list;
 mod mail;

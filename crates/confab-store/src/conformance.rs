@@ -30,6 +30,7 @@ macro_rules! conformance_tests {
             list_filters_scopes_and_sorts,
             list_pages_with_keyset_cursors,
             counts_per_folder_and_scope,
+            counts_follow_every_change,
             search_finds_bodies_contacts_and_numbers,
             search_combines_with_filters_and_pages,
             contacts_profile_and_sessions,

@@ -3059,3 +3059,165 @@ pub async fn last_message_previews_follow_replies_not_notes(store: &dyn Store) {
         last.data
     );
 }
+
+/// Counts per folder and scope by listing every conversation (the oracle
+/// the maintained counters must agree with).
+async fn listed_counts(
+    store: &dyn Store,
+    account: AccountId,
+    scope: Scope,
+    viewer: Option<AgentId>,
+) -> FolderCounts {
+    let mut counts = FolderCounts::default();
+    for folder in Folder::ALL {
+        let mut cursor = None;
+        loop {
+            let page = store
+                .list_conversations(
+                    account,
+                    &ConversationQuery {
+                        folder: Some(folder),
+                        scope,
+                        viewer,
+                        cursor,
+                        limit: 100,
+                        ..ConversationQuery::default()
+                    },
+                )
+                .await
+                .expect("list");
+            counts.add(folder, page.items.len() as i64);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    counts
+}
+
+/// The counts of every scope agree with the lists.
+async fn assert_counts_agree(store: &dyn Store, f: &Fixture, step: &str) {
+    for (scope, viewer) in [
+        (Scope::All, None),
+        (Scope::Unassigned, None),
+        (Scope::Mine, Some(f.admin.id)),
+        (Scope::Mine, Some(f.agent.id)),
+    ] {
+        let counted = store
+            .count_conversations(f.account, scope, viewer)
+            .await
+            .expect("count");
+        assert_eq!(
+            counted,
+            listed_counts(store, f.account, scope, viewer).await,
+            "{scope:?} {viewer:?} after {step}"
+        );
+    }
+}
+
+/// Folder counts stay equal to the lists through hundreds of changes of
+/// every kind (actions, replies, assignment, snooze wake-ups, removing an
+/// agent, purging the trash), and another account's conversations never
+/// count. Hundreds of changes also cross PostgreSQL's fold of its deltas.
+pub async fn counts_follow_every_change(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let other = Fixture::new(store).await;
+    conversation_in(store, &other, &other.chat, Folder::Open, 1).await;
+    let inboxes = [&f.chat, &f.in_app, &f.email, &f.form];
+    let mut ids = Vec::new();
+    for n in 0..24 {
+        let folder = Folder::ALL[n % Folder::ALL.len()];
+        let inbox = inboxes[n % inboxes.len()];
+        let folder = if folder == Folder::Answered && !inbox.kind.has_answered_folder() {
+            Folder::Open
+        } else {
+            folder
+        };
+        ids.push(conversation_in(store, &f, inbox, folder, n as i64).await.id);
+    }
+    assert_counts_agree(store, &f, "creating").await;
+    let actions = [
+        FolderAction::Close,
+        FolderAction::Reopen,
+        FolderAction::Snooze { minutes: 5 },
+        FolderAction::Delete,
+        FolderAction::Restore,
+        FolderAction::MarkSpam,
+        FolderAction::NotSpam,
+    ];
+    // A fixed pseudo-random walk (the same on every database).
+    let mut seed: u64 = 0x5eed;
+    let mut next = |bound: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) as usize) % bound
+    };
+    for step in 0..360 {
+        let id = ids[next(ids.len())];
+        let now = at(100 + step as i64);
+        let conversation = store.get_conversation(f.account, id).await.expect("get");
+        match next(5) {
+            0 | 1 => {
+                // Refused actions are fine: they must change nothing.
+                let _ = store
+                    .act_on_conversation(
+                        f.account,
+                        id,
+                        actions[next(actions.len())],
+                        Actor::Agent(f.admin.id),
+                        now,
+                    )
+                    .await;
+            }
+            2 => {
+                let assignee = [None, Some(f.admin.id), Some(f.agent.id)][next(3)];
+                store
+                    .assign_conversation(f.account, id, assignee, Actor::System, now)
+                    .await
+                    .expect("assign");
+            }
+            3 => {
+                let contact = store
+                    .get_contact(f.account, conversation.contact_id)
+                    .await
+                    .expect("contact");
+                let inbox = inboxes
+                    .iter()
+                    .find(|i| i.id == conversation.inbox_id)
+                    .expect("inbox");
+                f.contact_writes(store, inbox, &contact, "again", now).await;
+            }
+            _ => {
+                let _ = f.agent_writes(store, id, "reply", false, now).await;
+            }
+        }
+        if step % 60 == 59 {
+            assert_counts_agree(store, &f, &format!("step {step}")).await;
+        }
+    }
+    store.wake_due(at(10_000), 100).await.expect("wake");
+    assert_counts_agree(store, &f, "waking").await;
+    store
+        .delete_agent(f.account, f.agent.id, at(10_001))
+        .await
+        .expect("delete agent");
+    assert_counts_agree(store, &f, "removing an agent").await;
+    store
+        .purge_trash(at(20_000), at(20_000), 100)
+        .await
+        .expect("purge");
+    assert_counts_agree(store, &f, "purging").await;
+    let others = store
+        .count_conversations(other.account, Scope::All, None)
+        .await
+        .expect("count");
+    assert_eq!(
+        others,
+        FolderCounts {
+            open: 1,
+            ..Default::default()
+        }
+    );
+}
