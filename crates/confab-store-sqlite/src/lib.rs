@@ -18,6 +18,8 @@ mod wakeups;
 mod webhooks;
 mod writer;
 
+pub use list::SEARCH_WINDOW;
+
 use std::str::FromStr;
 use std::time::Duration;
 

@@ -10,9 +10,22 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::db_error;
 
-/// An FTS5 query where every term must match, the last as a prefix.
-/// Terms hold only letters and digits, so quoting them is enough.
-fn match_expression(search: &SearchQuery) -> Option<String> {
+/// How many of the newest matches (per search table) a search ranks.
+///
+/// FTS5 serves `ORDER BY rowid DESC LIMIT n` by walking the doclists
+/// backwards and stops after `n` rows, so the cost of a search is bounded by
+/// this window, not by how many rows the words match. Words with fewer
+/// matches (most searches) are ranked exactly over all of them; a very common
+/// word is ranked among its newest `SEARCH_WINDOW` matches only, so older
+/// conversations that match only such words are not listed at all. Bigger
+/// windows rank more of the history and cost linearly more (bm25 and a
+/// `messages` row lookup per match); 2,000 keeps a common word's search
+/// within tens of milliseconds on a 10M-message workspace.
+pub const SEARCH_WINDOW: i64 = 2_000;
+
+/// The user's terms as FTS5 phrases where every term must match, the last as
+/// a prefix. Terms hold only letters and digits, so quoting them is enough.
+fn terms_expression(search: &SearchQuery) -> Option<String> {
     let count = search.terms.len();
     if count == 0 {
         return None;
@@ -32,18 +45,96 @@ fn match_expression(search: &SearchQuery) -> Option<String> {
     Some(parts.join(" "))
 }
 
+/// The FTS5 queries of one search table.
+struct TableExpressions {
+    /// The terms in the text column, and the scope tokens of migration 0010
+    /// in `search_scope`: the account and privacy filters are doclist
+    /// intersections inside FTS5. Finds the window.
+    scoped: String,
+    /// The terms alone, in the text column: what hits are ranked (bm25) and
+    /// snippets made with. Ranking with `scoped` would make bm25 count every
+    /// row holding the scope token (all of the account's rows) for its IDF.
+    terms: String,
+}
+
+/// The FTS5 queries of a search, per search table.
+struct Expressions {
+    messages: TableExpressions,
+    conversations: TableExpressions,
+}
+
+fn search_expressions(
+    search: &SearchQuery,
+    account: AccountId,
+    private: bool,
+) -> Option<Expressions> {
+    let terms = terms_expression(search)?;
+    let account = account.0;
+    let scope = if private {
+        format!("(a{account}n OR a{account}p)")
+    } else {
+        format!("a{account}n")
+    };
+    Some(Expressions {
+        messages: TableExpressions {
+            scoped: format!("body : ({terms}) AND search_scope : {scope}"),
+            terms: format!("body : ({terms})"),
+        },
+        conversations: TableExpressions {
+            scoped: format!("search_text : ({terms}) AND search_scope : a{account}"),
+            terms: format!("search_text : ({terms})"),
+        },
+    })
+}
+
+/// Two CTEs for one search table: `{name}_window(hit)`, the newest
+/// SEARCH_WINDOW matches in scope (FTS5 walks the doclists backwards and
+/// stops), and `{name}_ranked(hit, rank)`, bm25 of the window's hits. The
+/// ranking scans the terms' matches between the window's oldest and newest
+/// rowid in one pass (so bm25's IDF is counted once, for the terms only); the
+/// caller joins it to the window, dropping other accounts' rows and excluded
+/// notes of that range. (Not `rowid IN window`: FTS5 would be filtered once
+/// per rowid and count the IDF each time.)
+fn push_window(
+    qb: &mut QueryBuilder<Sqlite>,
+    name: &str,
+    table: &str,
+    expressions: &TableExpressions,
+) {
+    qb.push(format!(
+        "{name}_window(hit) AS MATERIALIZED (SELECT rowid FROM {table} WHERE {table} MATCH "
+    ))
+    .push_bind(expressions.scoped.clone())
+    .push(" ORDER BY rowid DESC LIMIT ")
+    .push_bind(SEARCH_WINDOW)
+    .push(format!(
+        "), {name}_ranked(hit, rank) AS MATERIALIZED (
+            SELECT r.rowid, bm25({table}) FROM {table} r WHERE {table} MATCH "
+    ))
+    .push_bind(expressions.terms.clone())
+    .push(format!(
+        " AND r.rowid >= (SELECT ifnull(min(hit), {}) FROM {name}_window)
+          AND r.rowid <= (SELECT ifnull(max(hit), 0) FROM {name}_window)), ",
+        i64::MAX
+    ));
+}
+
 /// The snippets of the page's hits (`("message" | "conversation", rowid)`),
 /// one query per search table.
 async fn snippets(
     pool: &SqlitePool,
-    expression: &str,
+    expressions: &Expressions,
     hits: &[Option<(String, i64)>],
 ) -> StoreResult<std::collections::HashMap<(String, i64), String>> {
     let (start, end, ellipsis) = (highlight::START, highlight::END, highlight::ELLIPSIS);
     let mut found = std::collections::HashMap::new();
-    for (source, table) in [
-        ("message", "message_search"),
-        ("conversation", "conversation_search"),
+    for (source, table, expression) in [
+        ("message", "message_search", &expressions.messages.terms),
+        (
+            "conversation",
+            "conversation_search",
+            &expressions.conversations.terms,
+        ),
     ] {
         let ids: Vec<i64> = hits
             .iter()
@@ -58,7 +149,7 @@ async fn snippets(
             "SELECT rowid AS hit, snippet({table}, 0, '{start}', '{end}', '{ellipsis}', 12) AS snip
              FROM {table} WHERE {table} MATCH "
         ));
-        qb.push_bind(expression.to_string()).push(" AND rowid IN (");
+        qb.push_bind(expression.clone()).push(" AND rowid IN (");
         let mut list = qb.separated(", ");
         for id in ids {
             list.push_bind(id);
@@ -103,30 +194,28 @@ pub(crate) async fn list(
         }));
     };
 
-    // Every match is ranked, but only the page's best hits get a snippet
-    // (afterwards): making snippets is what costs, and a common word matches
-    // hundreds of thousands of messages.
-    let expression = match_expression(search);
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "WITH hits(cid, rank, source, hit) AS (SELECT NULL, NULL, NULL, NULL WHERE 0",
-    );
-    if let Some(expression) = &expression {
+    // Each search table ranks its newest SEARCH_WINDOW matches in this
+    // account's scope; only the page's best hits get a snippet, afterwards.
+    let expressions = search_expressions(search, account, query.search_private);
+    let mut qb = QueryBuilder::<Sqlite>::new("WITH ");
+    if let Some(expressions) = &expressions {
+        push_window(&mut qb, "messages", "message_search", &expressions.messages);
+        push_window(
+            &mut qb,
+            "conversations",
+            "conversation_search",
+            &expressions.conversations,
+        );
+    }
+    qb.push("hits(cid, rank, source, hit) AS (SELECT NULL, NULL, NULL, NULL WHERE 0");
+    if expressions.is_some() {
         qb.push(
-            " UNION ALL SELECT m.conversation_id, bm25(message_search), 'message', message_search.rowid
-              FROM message_search JOIN messages m ON m.id = message_search.rowid
-              WHERE message_search MATCH ",
-        )
-        .push_bind(expression.clone())
-        .push(" AND m.account_id = ")
-        .push_bind(account.0);
-        if !query.search_private {
-            qb.push(" AND m.private = 0");
-        }
-        qb.push(
-            " UNION ALL SELECT conversation_search.rowid, bm25(conversation_search), 'conversation', conversation_search.rowid
-              FROM conversation_search WHERE conversation_search MATCH ",
-        )
-        .push_bind(expression.clone());
+            " UNION ALL SELECT m.conversation_id, r.rank, 'message', r.hit
+              FROM messages_ranked r JOIN messages_window USING (hit)
+              JOIN messages m ON m.id = r.hit
+              UNION ALL SELECT hit, r.rank, 'conversation', hit
+              FROM conversations_ranked r JOIN conversations_window USING (hit)",
+        );
     }
     if let Some(number) = search.number {
         qb.push(
@@ -162,8 +251,8 @@ pub(crate) async fn list(
         let hit: Option<i64> = row.try_get("hit_id").map_err(db_error)?;
         hits.push(source.zip(hit));
     }
-    let snippets = match &expression {
-        Some(expression) => snippets(pool, expression, &hits).await?,
+    let snippets = match &expressions {
+        Some(expressions) => snippets(pool, expressions, &hits).await?,
         None => Default::default(),
     };
     let mut items = Vec::with_capacity(rows.len());

@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             counts_follow_every_change,
             search_finds_bodies_contacts_and_numbers,
             search_combines_with_filters_and_pages,
+            search_keeps_to_its_account_and_notes_and_pages_once,
             contacts_profile_and_sessions,
             assignment_and_tags,
             tags_are_listed_renamed_and_removed_everywhere,

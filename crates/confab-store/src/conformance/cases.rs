@@ -1482,6 +1482,112 @@ pub async fn search_combines_with_filters_and_pages(store: &dyn Store) {
     assert_eq!(seen, ids);
 }
 
+/// Every page of a search, as conversation ids, in order.
+async fn all_pages(
+    store: &dyn Store,
+    account: AccountId,
+    query: ConversationQuery,
+) -> Vec<ConversationId> {
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_conversations(
+                account,
+                &ConversationQuery {
+                    cursor,
+                    ..query.clone()
+                },
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|i| i.conversation.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return seen,
+        }
+    }
+}
+
+pub async fn search_keeps_to_its_account_and_notes_and_pages_once(store: &dyn Store) {
+    let mine = Fixture::new(store).await;
+    let theirs = Fixture::new(store).await;
+    // The same words in both accounts; some only in private notes.
+    let mut public = Vec::new();
+    for n in 0..12 {
+        let contact = mine.new_contact(store, &format!("Mine {n}")).await;
+        let posted = mine
+            .contact_writes(store, &mine.chat, &contact, "the scanner jams", at(n))
+            .await;
+        public.push(posted.conversation.id);
+    }
+    let noted = mine
+        .contact_writes(store, &mine.email, &mine.contact, "hello there", at(20))
+        .await
+        .conversation
+        .id;
+    mine.agent_writes(
+        store,
+        noted,
+        "scanner under warranty, zeppelin",
+        true,
+        at(21),
+    )
+    .await
+    .unwrap();
+    let mut foreign = Vec::new();
+    for n in 0..5 {
+        let contact = theirs.new_contact(store, &format!("Theirs {n}")).await;
+        let posted = theirs
+            .contact_writes(store, &theirs.chat, &contact, "scanner zeppelin", at(n))
+            .await;
+        foreign.push(posted.conversation.id);
+    }
+    let notes_too = |text: &str, private: bool| ConversationQuery {
+        limit: 5,
+        search_private: private,
+        ..search(text)
+    };
+
+    // Without notes: only the public messages of this account, each once.
+    let found = all_pages(store, mine.account, notes_too("scanner", false)).await;
+    let mut sorted = found.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        found.len(),
+        "no conversation twice: {found:?}"
+    );
+    assert_eq!(sorted, public);
+    // With notes: the noted conversation too.
+    let mut found = all_pages(store, mine.account, notes_too("scanner", true)).await;
+    assert_eq!(found.len(), 13, "{found:?}");
+    found.sort();
+    let mut expected = public.clone();
+    expected.push(noted);
+    expected.sort();
+    assert_eq!(found, expected);
+    // A word only in a note here (and public in the other account).
+    assert_eq!(
+        all_pages(store, mine.account, notes_too("zeppelin", false)).await,
+        vec![]
+    );
+    assert_eq!(
+        all_pages(store, mine.account, notes_too("zepp", true)).await,
+        vec![noted]
+    );
+    // The other account sees its own, never ours.
+    let mut found = all_pages(store, theirs.account, notes_too("scanner", true)).await;
+    found.sort();
+    assert_eq!(found, foreign);
+    // A contact's name in the other account is not a hit here either.
+    assert_eq!(
+        all_pages(store, mine.account, notes_too("theirs", true)).await,
+        vec![]
+    );
+}
+
 pub async fn contacts_profile_and_sessions(store: &dyn Store) {
     let f = Fixture::new(store).await;
     let id = f
