@@ -89,6 +89,39 @@ pub struct Args {
     /// `scale`: the generator's seed.
     #[arg(long, default_value_t = 6)]
     pub scale_seed: u64,
+    /// `ingest`: contact POSTs in flight at once (closed loop, keep-alive
+    /// connections; default 128, 8 with --quick).
+    #[arg(long)]
+    pub ingest_concurrency: Option<usize>,
+    /// `ingest`: accounts, each with a chat inbox (default 8; 2 with --quick).
+    #[arg(long)]
+    pub ingest_accounts: Option<usize>,
+    /// `ingest`: contacts (so conversations) per account (default 128; 8 with --quick).
+    #[arg(long)]
+    pub ingest_contacts: Option<usize>,
+    /// `ingest`: idle agent sockets per account reading the events, so every
+    /// message is fanned out (default 2).
+    #[arg(long, default_value_t = 2)]
+    pub ingest_sockets: usize,
+    /// `ingest`: messages per transaction for the raw limit.
+    #[arg(long, default_value_t = 1000)]
+    pub raw_batch: usize,
+    /// `load`: the send rates (messages/s) at which scenario (a) is run for
+    /// the latency-against-load chart (default 250,500,1000,1500,2000;
+    /// 10,20 with --quick).
+    #[arg(long, value_delimiter = ',')]
+    pub load_rates: Option<Vec<f64>>,
+    /// `load`: where to draw the chart (PNG). Default: latency-vs-load.png
+    /// beside the --write-markdown file, or in the current dir without it.
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
+    /// `load`: the TrueType font for the chart's text (read at run time; none
+    /// is shipped with the bench).
+    #[arg(
+        long,
+        default_value = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    )]
+    pub chart_font: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,6 +136,13 @@ pub enum Part {
     /// start-up time and idle memory, inbox list, counts and search latency.
     /// Runs on its own.
     Scale,
+    /// Issue 6's write side: contact-message ingest over HTTP (closed loop,
+    /// persisted messages/s) against the raw limit of batched inserts into
+    /// the same schema in the same run. SQLite only; runs on its own.
+    Ingest,
+    /// Scenario (a) at several send rates (`--load-rates`): p50/p99 delivery
+    /// latency against load, as a table and a PNG chart. Runs on its own.
+    Load,
 }
 
 /// One latency scenario.
@@ -195,11 +235,6 @@ impl Args {
         }
     }
 
-    /// Whether the scale scenario was asked for.
-    pub fn scale(&self) -> bool {
-        self.scenario.contains(&Part::Scale)
-    }
-
     pub fn scale_conversations(&self) -> u64 {
         self.scale_conversations
             .unwrap_or(if self.quick { 5_000 } else { 1_000_000 })
@@ -208,6 +243,59 @@ impl Args {
 
     pub fn runs(&self) -> usize {
         self.runs.unwrap_or(if self.quick { 1 } else { 3 }).max(1)
+    }
+
+    /// Whether one of the scenarios that run on their own was asked for.
+    pub fn alone(&self) -> Option<Part> {
+        [Part::Scale, Part::Ingest, Part::Load]
+            .into_iter()
+            .find(|p| self.scenario.contains(p))
+    }
+
+    pub fn ingest_concurrency(&self) -> usize {
+        self.ingest_concurrency
+            .unwrap_or(if self.quick { 8 } else { 128 })
+            .max(1)
+    }
+
+    pub fn ingest_accounts(&self) -> usize {
+        self.ingest_accounts
+            .unwrap_or(if self.quick { 2 } else { 8 })
+            .max(1)
+    }
+
+    pub fn ingest_contacts(&self) -> usize {
+        self.ingest_contacts
+            .unwrap_or(if self.quick { 8 } else { 128 })
+            .max(1)
+    }
+
+    /// The send rates of the latency-against-load chart, ascending.
+    pub fn load_rates(&self) -> Vec<f64> {
+        let mut rates: Vec<f64> = match &self.load_rates {
+            Some(rates) => rates.iter().copied().filter(|r| *r > 0.0).collect(),
+            None if self.quick => vec![10.0, 20.0],
+            None => vec![250.0, 500.0, 1000.0, 1500.0, 2000.0],
+        };
+        rates.sort_by(f64::total_cmp);
+        rates.dedup();
+        rates
+    }
+
+    /// The plan the `load` scenario runs at each rate: (a), or the quick one.
+    pub fn load_plan(&self, rate: f64) -> Plan {
+        let (key, accounts, sockets_per_account) = if self.quick {
+            ("quick", 3, 2)
+        } else {
+            ("a", 100, 10)
+        };
+        Plan {
+            key,
+            accounts,
+            sockets_per_account,
+            rate,
+            target_p99_ms: 10.0,
+        }
     }
 
     pub fn idle_sockets(&self) -> Option<usize> {

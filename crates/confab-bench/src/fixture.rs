@@ -22,6 +22,8 @@ pub struct Account {
 pub struct Fixture {
     pub servers: Vec<Server>,
     pub accounts: Vec<Account>,
+    /// The database the servers run on.
+    pub database_url: String,
     /// The PostgreSQL database made for this run, dropped on release.
     database: Option<String>,
 }
@@ -136,6 +138,7 @@ impl Lab {
         let mut fixture = Fixture {
             servers: Vec::new(),
             accounts: Vec::new(),
+            database_url: url.clone(),
             database,
         };
         let started = self.start(&mut fixture, &url, servers, credentials, contacts);

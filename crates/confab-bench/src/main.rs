@@ -9,13 +9,17 @@
 //!
 //! `--scenario scale` (issue 6) instead fills a database with confab-datagen
 //! and measures start-up, idle memory, inbox list, counts and search on it
-//! (see the `scale` module).
+//! (see the `scale` module); `--scenario ingest` measures contact-message
+//! ingest over HTTP against the raw limit of batched inserts (`ingest`), and
+//! `--scenario load` draws delivery latency against the send rate (`load`).
 
 mod api;
 mod args;
 mod clock;
 mod fixture;
+mod ingest;
 mod latency;
+mod load;
 mod memory;
 mod postgres;
 mod report;
@@ -29,7 +33,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Parser;
 
-use crate::args::Args;
+use crate::args::{Args, Part};
 use crate::fixture::Lab;
 use crate::report::LatencyReport;
 
@@ -68,11 +72,18 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     {
         bail!("--database-url is for PostgreSQL; the bench makes its SQLite databases itself");
     }
-    if args.scale() {
+    if let Some(part) = args.alone() {
         if args.scenario.len() > 1 {
-            bail!("--scenario scale runs on its own");
+            bail!(
+                "--scenario {} runs on its own",
+                format!("{part:?}").to_lowercase()
+            );
         }
-        return scale::run(&args, machine).await;
+        return match part {
+            Part::Scale => scale::run(&args, machine).await,
+            Part::Ingest => ingest::scenario(&args, machine).await,
+            _ => load::scenario(&args, machine).await,
+        };
     }
     let nats = server::supports_nats(&args.confab)?;
     let cluster = args.servers > 1;
@@ -203,6 +214,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         };
         let section = args.section.clone().unwrap_or_else(|| {
             match (cluster, database.starts_with("PostgreSQL")) {
+                // Memory alone (e.g. `--idle-sockets 10000`) keeps the
+                // streams section's latency figures.
+                _ if reports.is_empty() => "idle-sockets".into(),
                 (true, _) => "streams-cluster".into(),
                 (false, true) => "streams-postgres".into(),
                 (false, false) => "streams".into(),

@@ -85,7 +85,7 @@ pub fn print_run(n: usize, r: &RunResult) {
     }
 }
 
-fn verdict(met: bool) -> &'static str {
+pub(crate) fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "**not met**" }
 }
 
@@ -104,12 +104,14 @@ pub fn print_summary(report: &LatencyReport) {
 
 pub fn print_memory(m: &MemoryResult) {
     println!(
-        "  {} idle sockets: RSS {} KiB → {} KiB = {:.2} KiB per socket (target ≤ 12 KiB: {}) · closed early {}",
+        "  {} idle sockets: RSS {} KiB → {} KiB = {:.2} KiB per socket (target ≤ 12 KiB: {}) · \
+         total {:.1} MB · closed early {}",
         m.sockets,
         m.before_kib,
         m.after_kib,
         m.per_socket_kib(),
         verdict(m.per_socket_kib() <= 12.0).trim_matches('*'),
+        m.after_kib as f64 * 1024.0 / 1e6,
         m.closed,
     );
 }
@@ -166,7 +168,13 @@ pub fn markdown(ctx: &Setup, latency: &[LatencyReport], memory: Option<&MemoryRe
         let _ = writeln!(
             md,
             "#### Memory per idle agent WebSocket\n\n\
-             The server's VmRSS once settled, before and after opening the idle sockets.\n"
+             The server's VmRSS once settled, before and after opening the idle sockets \
+             (\"idle\" is the server with no socket open, after one was opened and closed). \
+             Issue 6 asks for the whole server with {} idle sockets ≤ {:.0} MB (VmRSS, \
+             1 MB = 10⁶ bytes); `--idle-sockets {}` measures it.\n",
+            thousands(TOTAL_TARGET_SOCKETS as u64),
+            TOTAL_TARGET_BYTES / 1e6,
+            TOTAL_TARGET_SOCKETS,
         );
         md.push_str(&memory_table(m));
         md.push('\n');
@@ -210,22 +218,48 @@ pub fn latency_table(latency: &[LatencyReport]) -> String {
     md
 }
 
-/// The memory figure as a Markdown table.
+/// Issue 6: the whole server with 10,000 idle agent sockets, in bytes.
+pub const TOTAL_TARGET_BYTES: f64 = 150e6;
+/// The socket count that target is for.
+pub const TOTAL_TARGET_SOCKETS: usize = 10_000;
+
+/// The memory figure as a Markdown table: the idle server, the per-socket
+/// cost (issue 3's target) and the total against issue 6's 150 MB for 10,000
+/// sockets (measured when the run opened that many, else projected).
 pub fn memory_table(m: &MemoryResult) -> String {
+    let after_bytes = m.after_kib as f64 * 1024.0;
+    let total = if m.sockets >= TOTAL_TARGET_SOCKETS {
+        format!(
+            "{:.1} MB: {}",
+            after_bytes / 1e6,
+            verdict(after_bytes <= TOTAL_TARGET_BYTES)
+        )
+    } else {
+        let projected =
+            (m.before_kib as f64 + m.per_socket_kib() * TOTAL_TARGET_SOCKETS as f64) * 1024.0;
+        format!(
+            "projected {:.1} MB (not measured at {})",
+            projected / 1e6,
+            thousands(TOTAL_TARGET_SOCKETS as u64)
+        )
+    };
     format!(
-        "| idle sockets | RSS before | RSS after | per socket | target |\n\
-         | --- | --- | --- | --- | --- |\n\
-         | {} | {:.1} MiB | {:.1} MiB | {:.2} KiB | ≤ 12 KiB: {} |\n",
+        "| idle sockets | RSS idle (before) | RSS with the sockets | per socket | target | total for {} sockets ≤ {:.0} MB |\n\
+         | --- | --- | --- | --- | --- | --- |\n\
+         | {} | {:.1} MiB | {:.1} MiB | {:.2} KiB | ≤ 12 KiB: {} | {} |\n",
+        thousands(TOTAL_TARGET_SOCKETS as u64),
+        TOTAL_TARGET_BYTES / 1e6,
         thousands(m.sockets as u64),
         m.before_kib as f64 / 1024.0,
         m.after_kib as f64 / 1024.0,
         m.per_socket_kib(),
         verdict(m.per_socket_kib() <= 12.0),
+        total,
     )
 }
 
 /// 3000000 → "3,000,000".
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -100,3 +100,102 @@ fn scale_quick_pass_answers_every_request() {
         started.elapsed()
     );
 }
+
+/// Runs the bench's quick mode of one scenario that writes its own section
+/// into a fresh Markdown file; returns stdout and the file's text, or None
+/// when there is no debug `confab` to run it against.
+fn quick_section(name: &str, args: &[&str]) -> Option<(String, String, PathBuf)> {
+    let confab = debug_confab();
+    if !confab.exists() {
+        eprintln!(
+            "skipping: no {} (build it with `cargo build -p confab`)",
+            confab.display()
+        );
+        return None;
+    }
+    let dir =
+        std::env::temp_dir().join(format!("confab-bench-{name}-smoke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let markdown = dir.join("benchmarks.md");
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_confab-bench"))
+        .arg("--confab")
+        .arg(&confab)
+        .arg("--quick")
+        .args(args)
+        .arg("--write-markdown")
+        .arg(&markdown)
+        .output()
+        .expect("running confab-bench");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "confab-bench --quick {args:?} failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    let written = std::fs::read_to_string(&markdown).expect("the Markdown section");
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "{name} quick pass took {:?}",
+        started.elapsed()
+    );
+    Some((stdout, written, dir))
+}
+
+/// Issue 6's ingest scenario in small: every acknowledged message stored,
+/// indexed and logged (the bench fails otherwise), the raw limit measured.
+#[test]
+fn ingest_quick_pass_stores_every_message() {
+    let Some((stdout, written, dir)) = quick_section("ingest", &["--scenario", "ingest"]) else {
+        return;
+    };
+    assert!(stdout.contains("raw limit"), "{stdout}");
+    assert!(
+        written.contains("<!-- bench:ingest-sqlite:start -->"),
+        "{written}"
+    );
+    assert!(written.contains("| SQLite | "), "{written}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The latency-against-load chart in small: two rates, the table, and the
+/// PNG when the machine has the font.
+#[test]
+fn load_quick_pass_draws_the_chart() {
+    let Some((stdout, written, dir)) = quick_section("load", &["--scenario", "load"]) else {
+        return;
+    };
+    assert!(stdout.contains("missed 0"), "{stdout}");
+    assert!(
+        written.contains("<!-- bench:latency-vs-load:start -->"),
+        "{written}"
+    );
+    let font = std::path::Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
+    if font.exists() {
+        let png = std::fs::read(dir.join("latency-vs-load.png")).expect("the chart");
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        assert!(written.contains("](latency-vs-load.png)"), "{written}");
+    } else {
+        eprintln!("no {}: the chart is not checked", font.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The idle-sockets figure alone goes to its own section, with the total
+/// against issue 6's 150 MB.
+#[test]
+fn idle_sockets_alone_write_their_section() {
+    let Some((stdout, written, dir)) =
+        quick_section("idle", &["--scenario", "memory", "--idle-sockets", "100"])
+    else {
+        return;
+    };
+    assert!(stdout.contains("100 idle sockets"), "{stdout}");
+    assert!(
+        written.contains("<!-- bench:idle-sockets:start -->"),
+        "{written}"
+    );
+    assert!(written.contains("projected"), "{written}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,146 @@
+//! The ingest figures: per run on stdout, and the Markdown section.
+
+use std::fmt::Write as _;
+
+use super::{RunResult, Settings};
+use crate::report::{Setup, thousands, verdict};
+use crate::stats::{median, ms};
+
+/// Issue 6's targets for contact-message ingest on SQLite.
+const TARGET_RATE: f64 = 10_000.0;
+const TARGET_RATIO: f64 = 0.5;
+
+pub fn print_run(n: usize, r: &RunResult) {
+    println!(
+        "  run {n}: HTTP {:.0} msg/s persisted ({} in {:.2} s) · POST p50 {} p99 {} · \
+         acknowledged {} stored {} indexed {} events {} · errors {} · {} frames to {} sockets\n         \
+         raw limit {:.0} msg/s ({} in {:.2} s) · ratio {:.0} %",
+        r.persisted_rate,
+        r.persisted,
+        r.window_s,
+        ms(r.post.p50),
+        ms(r.post.p99),
+        r.acknowledged,
+        r.stored,
+        r.indexed,
+        r.events,
+        r.errors,
+        r.frames,
+        r.sockets,
+        r.raw_rate,
+        r.raw_messages,
+        r.raw_s,
+        r.ratio() * 100.0,
+    );
+    if let Some(error) = &r.first_error {
+        println!("         first error: {error}");
+    }
+}
+
+/// Medians over the runs: HTTP rate, raw rate, ratio (of each run's own pair).
+pub fn medians(runs: &[RunResult]) -> (f64, f64, f64) {
+    let http = median(runs.iter().map(|r| r.persisted_rate.round() as u64)) as f64;
+    let raw = median(runs.iter().map(|r| r.raw_rate.round() as u64)) as f64;
+    let ratio = median(runs.iter().map(|r| (r.ratio() * 1e4).round() as u64)) as f64 / 1e4;
+    (http, raw, ratio)
+}
+
+pub fn table(runs: &[RunResult]) -> String {
+    let (http, raw, ratio) = medians(runs);
+    let lost: u64 = runs
+        .iter()
+        .map(|r| {
+            r.acknowledged.abs_diff(r.stored)
+                + r.stored.abs_diff(r.indexed)
+                + r.stored.abs_diff(r.events)
+        })
+        .sum();
+    let errors: usize = runs.iter().map(|r| r.errors).sum();
+    let each: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            format!(
+                "{} / {} ({:.0} %)",
+                thousands(r.persisted_rate.round() as u64),
+                thousands(r.raw_rate.round() as u64),
+                r.ratio() * 100.0
+            )
+        })
+        .collect();
+    let mut md = String::from(
+        "| database | HTTP ingest, persisted | target | raw limit, batched inserts | HTTP / raw | target | POST p50 / p99 | stored · errors · mismatches | runs: HTTP / raw msg/s |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    let _ = writeln!(
+        md,
+        "| SQLite | {} msg/s | ≥ {} msg/s: {} | {} msg/s | {:.0} % | ≥ {:.0} %: {} | {} / {} | {} · {} · {} | {} |",
+        thousands(http as u64),
+        thousands(TARGET_RATE as u64),
+        verdict(http >= TARGET_RATE),
+        thousands(raw as u64),
+        ratio * 100.0,
+        TARGET_RATIO * 100.0,
+        verdict(ratio >= TARGET_RATIO),
+        ms(median(runs.iter().map(|r| r.post.p50))),
+        ms(median(runs.iter().map(|r| r.post.p99))),
+        thousands(runs.iter().map(|r| r.stored).sum()),
+        errors,
+        lost,
+        each.join("; "),
+    );
+    md
+}
+
+pub fn markdown(ctx: &Setup, settings: &Settings, runs: &[RunResult]) -> String {
+    let mut md = String::new();
+    let now = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
+    let revision = ctx
+        .revision
+        .as_deref()
+        .map(|r| format!(" of commit {r}"))
+        .unwrap_or_default();
+    let sockets = settings.accounts * settings.sockets;
+    let n = runs.len();
+    let _ = writeln!(
+        md,
+        "<!-- Written by confab-bench from what it measured; rerun it rather than editing. -->\n\n\
+         Measured {now} on {}; the bench and the server share the machine. Server: \
+         `confab serve` (release build{revision}) on SQLite with its default durability \
+         (WAL, `synchronous=FULL`, group commit), a fresh database file every run.\n\n\
+         ```sh\ncargo build --release -p confab -p confab-bench\n{}\n```\n\n\
+         **HTTP ingest.** {} accounts, each with a chat inbox and {} contacts (one \
+         conversation each, started before the measured phase), {} agent sockets in all \
+         receiving every event (the fan-out). {} contact `POST`s in flight at once over \
+         keep-alive connections, closed loop: {} s of warm-up, then {} s measured. The rate \
+         is what landed: the database's message count at the end of the measured window \
+         minus at its start. Afterwards every message answered `201` must be in the \
+         `messages` table, found by a full-text search for a word it carries, and have its \
+         `message.created` event (*mismatches* counts any difference; it must be 0).\n\n\
+         **Raw limit**, in the same run: a second fresh file made the same way (the same \
+         migrations, so the same FTS5 index and triggers), the server stopped, then plain \
+         inserts with the server's pragmas (WAL, `synchronous=FULL`) in transactions of {} \
+         messages, each writing what the server writes for a contact message: the message \
+         (and its FTS5 row, by trigger), its conversation's counters, preview and activity, \
+         the contact's `last_seen_at`, the account's event counter and a `message.created` \
+         event as large as the server's; 1 s of warm-up, then {} s measured.\n\n\
+         Rates are the medians over {n} run{}; the ratio is the median of each run's own \
+         HTTP / raw.\n",
+        ctx.machine,
+        ctx.command,
+        settings.accounts,
+        settings.contacts,
+        sockets,
+        settings.concurrency,
+        settings.warmup.as_secs_f64(),
+        settings.duration.as_secs_f64(),
+        settings.raw_batch,
+        settings.duration.as_secs_f64(),
+        if n == 1 { "" } else { "s" },
+    );
+    md.push_str(&table(runs));
+    md.push_str(
+        "\nPostgreSQL (against pgbench's insert rate for the same rows): not measured yet — \
+         the bench's `--scenario ingest` runs on SQLite only.\n",
+    );
+    md
+}
