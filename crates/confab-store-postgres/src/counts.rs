@@ -1,4 +1,4 @@
-//! Folder counts from maintained counters (migration 0011): the counters
+//! Folder counts from maintained counters (migration 0010): the counters
 //! plus the deltas triggers appended since the last fold.
 
 use confab_domain::{AccountId, AgentId, Folder, FolderCounts};

@@ -173,7 +173,7 @@ impl ConversationStore for SqliteStore {
         viewer: Option<AgentId>,
     ) -> StoreResult<FolderCounts> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            // Maintained by triggers (migration 0011); 0 is "unassigned".
+            // Maintained by triggers (migration 0010); 0 is "unassigned".
             "SELECT folder, SUM(n) FROM conversation_counts
              WHERE account_id = $1
                AND ($2 = 'all' OR ($2 = 'mine' AND assignee_id = $3) OR ($2 = 'unassigned' AND assignee_id = 0))

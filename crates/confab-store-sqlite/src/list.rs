@@ -45,78 +45,56 @@ fn terms_expression(search: &SearchQuery) -> Option<String> {
     Some(parts.join(" "))
 }
 
-/// The FTS5 queries of one search table.
-struct TableExpressions {
-    /// The terms in the text column, and the scope tokens of migration 0010
-    /// in `search_scope`: the account and privacy filters are doclist
-    /// intersections inside FTS5. Finds the window.
-    scoped: String,
-    /// The terms alone, in the text column: what hits are ranked (bm25) and
-    /// snippets made with. Ranking with `scoped` would make bm25 count every
-    /// row holding the scope token (all of the account's rows) for its IDF.
-    terms: String,
-}
-
-/// The FTS5 queries of a search, per search table.
+/// The FTS5 queries of a search, per search table: the terms, in the
+/// table's text column.
 struct Expressions {
-    messages: TableExpressions,
-    conversations: TableExpressions,
+    messages: String,
+    conversations: String,
 }
 
-fn search_expressions(
-    search: &SearchQuery,
-    account: AccountId,
-    private: bool,
-) -> Option<Expressions> {
+fn search_expressions(search: &SearchQuery) -> Option<Expressions> {
     let terms = terms_expression(search)?;
-    let account = account.0;
-    let scope = if private {
-        format!("(a{account}n OR a{account}p)")
-    } else {
-        format!("a{account}n")
-    };
     Some(Expressions {
-        messages: TableExpressions {
-            scoped: format!("body : ({terms}) AND search_scope : {scope}"),
-            terms: format!("body : ({terms})"),
-        },
-        conversations: TableExpressions {
-            scoped: format!("search_text : ({terms}) AND search_scope : a{account}"),
-            terms: format!("search_text : ({terms})"),
-        },
+        messages: format!("body : ({terms})"),
+        conversations: format!("search_text : ({terms})"),
     })
 }
 
-/// Two CTEs for one search table: `{name}_window(hit)`, the newest
-/// SEARCH_WINDOW matches in scope (FTS5 walks the doclists backwards and
-/// stops), and `{name}_ranked(hit, rank)`, bm25 of the window's hits. The
-/// ranking scans the terms' matches between the window's oldest and newest
-/// rowid in one pass (so bm25's IDF is counted once, for the terms only); the
-/// caller joins it to the window, dropping other accounts' rows and excluded
-/// notes of that range. (Not `rowid IN window`: FTS5 would be filtered once
-/// per rowid and count the IDF each time.)
+/// Two CTEs for one search table: `{name}_window(hit)`, the account's
+/// newest SEARCH_WINDOW matches (FTS5 walks the doclists backwards, the
+/// account and privacy are checked on each match's row, and the walk stops
+/// at the window), and `{name}_ranked(hit, rank)`, bm25 of the window's hits.
+/// The ranking scans the terms' matches between the window's oldest and
+/// newest rowid in one pass (bm25's IDF is counted once); the caller joins
+/// it to the window, dropping other accounts' rows and excluded notes of that
+/// range. (Not `rowid IN window`: FTS5 would be filtered once per rowid and
+/// count the IDF each time.) `row_filter` joins the table's rows as `f` and
+/// ends in `WHERE`; `push_scope` adds the account (and privacy) conditions.
 fn push_window(
     qb: &mut QueryBuilder<Sqlite>,
     name: &str,
     table: &str,
-    expressions: &TableExpressions,
+    terms: &str,
+    row_filter: &str,
+    push_scope: impl FnOnce(&mut QueryBuilder<Sqlite>),
 ) {
     qb.push(format!(
-        "{name}_window(hit) AS MATERIALIZED (SELECT rowid FROM {table} WHERE {table} MATCH "
+        "{name}_window(hit) AS MATERIALIZED (SELECT s.rowid FROM {table} s {row_filter} {table} MATCH "
     ))
-    .push_bind(expressions.scoped.clone())
-    .push(" ORDER BY rowid DESC LIMIT ")
-    .push_bind(SEARCH_WINDOW)
-    .push(format!(
-        "), {name}_ranked(hit, rank) AS MATERIALIZED (
+    .push_bind(terms.to_string());
+    push_scope(qb);
+    qb.push(" ORDER BY s.rowid DESC LIMIT ")
+        .push_bind(SEARCH_WINDOW)
+        .push(format!(
+            "), {name}_ranked(hit, rank) AS MATERIALIZED (
             SELECT r.rowid, bm25({table}) FROM {table} r WHERE {table} MATCH "
-    ))
-    .push_bind(expressions.terms.clone())
-    .push(format!(
-        " AND r.rowid >= (SELECT ifnull(min(hit), {}) FROM {name}_window)
+        ))
+        .push_bind(terms.to_string())
+        .push(format!(
+            " AND r.rowid >= (SELECT ifnull(min(hit), {}) FROM {name}_window)
           AND r.rowid <= (SELECT ifnull(max(hit), 0) FROM {name}_window)), ",
-        i64::MAX
-    ));
+            i64::MAX
+        ));
 }
 
 /// The snippets of the page's hits (`("message" | "conversation", rowid)`),
@@ -129,11 +107,11 @@ async fn snippets(
     let (start, end, ellipsis) = (highlight::START, highlight::END, highlight::ELLIPSIS);
     let mut found = std::collections::HashMap::new();
     for (source, table, expression) in [
-        ("message", "message_search", &expressions.messages.terms),
+        ("message", "message_search", &expressions.messages),
         (
             "conversation",
             "conversation_search",
-            &expressions.conversations.terms,
+            &expressions.conversations,
         ),
     ] {
         let ids: Vec<i64> = hits
@@ -196,15 +174,31 @@ pub(crate) async fn list(
 
     // Each search table ranks its newest SEARCH_WINDOW matches in this
     // account's scope; only the page's best hits get a snippet, afterwards.
-    let expressions = search_expressions(search, account, query.search_private);
+    let expressions = search_expressions(search);
     let mut qb = QueryBuilder::<Sqlite>::new("WITH ");
     if let Some(expressions) = &expressions {
-        push_window(&mut qb, "messages", "message_search", &expressions.messages);
+        push_window(
+            &mut qb,
+            "messages",
+            "message_search",
+            &expressions.messages,
+            "JOIN messages f ON f.id = s.rowid WHERE",
+            |qb| {
+                qb.push(" AND f.account_id = ").push_bind(account.0);
+                if !query.search_private {
+                    qb.push(" AND f.private = 0");
+                }
+            },
+        );
         push_window(
             &mut qb,
             "conversations",
             "conversation_search",
             &expressions.conversations,
+            "JOIN conversations f ON f.id = s.rowid WHERE",
+            |qb| {
+                qb.push(" AND f.account_id = ").push_bind(account.0);
+            },
         );
     }
     qb.push("hits(cid, rank, source, hit) AS (SELECT NULL, NULL, NULL, NULL WHERE 0");
