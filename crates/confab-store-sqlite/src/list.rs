@@ -23,9 +23,10 @@ use crate::db_error;
 /// within tens of milliseconds on a 10M-message workspace.
 pub const SEARCH_WINDOW: i64 = 2_000;
 
-/// The user's terms as FTS5 phrases where every term must match, the last as
-/// a prefix. Terms hold only letters and digits, so quoting them is enough.
-fn terms_expression(search: &SearchQuery) -> Option<String> {
+/// The user's terms as FTS5 phrases, every one required, in a table's text
+/// column; with `prefix` the last one also matches longer words. Terms hold
+/// only letters and digits, so quoting them is enough.
+fn terms_expression(search: &SearchQuery, column: &str, prefix: bool) -> Option<String> {
     let count = search.terms.len();
     if count == 0 {
         return None;
@@ -35,66 +36,137 @@ fn terms_expression(search: &SearchQuery) -> Option<String> {
         .iter()
         .enumerate()
         .map(|(i, term)| {
-            if i + 1 == count {
+            if prefix && i + 1 == count {
                 format!("\"{term}\"*")
             } else {
                 format!("\"{term}\"")
             }
         })
         .collect();
-    Some(parts.join(" "))
+    Some(format!("{column} : ({})", parts.join(" ")))
 }
 
-/// The FTS5 queries of a search, per search table: the terms, in the
-/// table's text column.
+/// One search table: its FTS5 table, the table whose rows it indexes (the
+/// account is checked there) and its text column.
+struct SearchTable {
+    name: &'static str,
+    fts: &'static str,
+    rows: &'static str,
+    column: &'static str,
+}
+
+const MESSAGES: SearchTable = SearchTable {
+    name: "messages",
+    fts: "message_search",
+    rows: "messages",
+    column: "body",
+};
+const CONVERSATIONS: SearchTable = SearchTable {
+    name: "conversations",
+    fts: "conversation_search",
+    rows: "conversations",
+    column: "search_text",
+};
+
+/// The FTS5 queries of a search, per search table.
 struct Expressions {
     messages: String,
     conversations: String,
 }
 
-fn search_expressions(search: &SearchQuery) -> Option<Expressions> {
-    let terms = terms_expression(search)?;
-    Some(Expressions {
-        messages: format!("body : ({terms})"),
-        conversations: format!("search_text : ({terms})"),
-    })
-}
-
-/// Two CTEs for one search table: `{name}_window(hit)`, the account's
-/// newest SEARCH_WINDOW matches (FTS5 walks the doclists backwards, the
-/// account and privacy are checked on each match's row, and the walk stops
-/// at the window), and `{name}_ranked(hit, rank)`, bm25 of the window's hits.
-/// The ranking scans the terms' matches between the window's oldest and
-/// newest rowid in one pass (bm25's IDF is counted once); the caller joins
-/// it to the window, dropping other accounts' rows and excluded notes of that
-/// range. (Not `rowid IN window`: FTS5 would be filtered once per rowid and
-/// count the IDF each time.) `row_filter` joins the table's rows as `f` and
-/// ends in `WHERE`; `push_scope` adds the account (and privacy) conditions.
-fn push_window(
+/// Appends `FROM {fts} s CROSS JOIN {rows} f … WHERE MATCH … AND` the account
+/// (and privacy) checks. `CROSS JOIN` keeps the FTS5 walk the outer loop:
+/// SQLite 3.51 otherwise prefers to scan the account's rows and query FTS5
+/// once per row (seconds on a million conversations).
+fn push_matches(
     qb: &mut QueryBuilder<Sqlite>,
-    name: &str,
-    table: &str,
-    terms: &str,
-    row_filter: &str,
-    push_scope: impl FnOnce(&mut QueryBuilder<Sqlite>),
+    table: &SearchTable,
+    expression: &str,
+    account: AccountId,
+    private: bool,
 ) {
     qb.push(format!(
-        "{name}_window(hit) AS MATERIALIZED (SELECT s.rowid FROM {table} s {row_filter} {table} MATCH "
+        " FROM {fts} s CROSS JOIN {rows} f ON f.id = s.rowid WHERE {fts} MATCH ",
+        fts = table.fts,
+        rows = table.rows
     ))
-    .push_bind(terms.to_string());
-    push_scope(qb);
+    .push_bind(expression.to_string())
+    .push(" AND f.account_id = ")
+    .push_bind(account.0);
+    if table.name == "messages" && !private {
+        qb.push(" AND f.private = 0");
+    }
+}
+
+/// The expression a table is searched with. The last term is a prefix
+/// (search as you type), but FTS5 merges the doclists of every word with
+/// that prefix before it can walk them, which costs tens of milliseconds for
+/// a common word on 10M messages; when the whole word alone already fills
+/// the window, the window is the same but for other forms of the word, so
+/// the word is searched whole — in a few milliseconds. Deterministic for a
+/// given history, so every page of a search uses the same expression.
+async fn table_expression(
+    pool: &SqlitePool,
+    table: &SearchTable,
+    search: &SearchQuery,
+    account: AccountId,
+    private: bool,
+) -> StoreResult<Option<String>> {
+    let Some(exact) = terms_expression(search, table.column, false) else {
+        return Ok(None);
+    };
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT s.rowid");
+    push_matches(&mut qb, table, &exact, account, private);
     qb.push(" ORDER BY s.rowid DESC LIMIT ")
         .push_bind(SEARCH_WINDOW)
-        .push(format!(
-            "), {name}_ranked(hit, rank) AS MATERIALIZED (
-            SELECT r.rowid, bm25({table}) FROM {table} r WHERE {table} MATCH "
-        ))
-        .push_bind(terms.to_string())
-        .push(format!(
-            " AND r.rowid >= (SELECT ifnull(min(hit), {}) FROM {name}_window)
-          AND r.rowid <= (SELECT ifnull(max(hit), 0) FROM {name}_window)), ",
-            i64::MAX
-        ));
+        .push(")");
+    let (found,): (i64,) = qb
+        .build_query_as()
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
+    if found >= SEARCH_WINDOW {
+        return Ok(Some(exact));
+    }
+    Ok(terms_expression(search, table.column, true))
+}
+
+async fn search_expressions(
+    pool: &SqlitePool,
+    search: &SearchQuery,
+    account: AccountId,
+    private: bool,
+) -> StoreResult<Option<Expressions>> {
+    let messages = table_expression(pool, &MESSAGES, search, account, private).await?;
+    let conversations = table_expression(pool, &CONVERSATIONS, search, account, private).await?;
+    Ok(messages
+        .zip(conversations)
+        .map(|(messages, conversations)| Expressions {
+            messages,
+            conversations,
+        }))
+}
+
+/// `{name}_ranked(hit, rank)`: the account's newest SEARCH_WINDOW matches
+/// of a table with their bm25 rank. FTS5 walks the doclists backwards by
+/// rowid, the account (and privacy) is checked on each match's row, and the
+/// walk stops at the window; bm25's IDF is counted once per query.
+fn push_ranked(
+    qb: &mut QueryBuilder<Sqlite>,
+    table: &SearchTable,
+    expression: &str,
+    account: AccountId,
+    private: bool,
+) {
+    qb.push(format!(
+        "{name}_ranked(hit, rank) AS MATERIALIZED (SELECT s.rowid, bm25({fts})",
+        name = table.name,
+        fts = table.fts
+    ));
+    push_matches(qb, table, expression, account, private);
+    qb.push(" ORDER BY s.rowid DESC LIMIT ")
+        .push_bind(SEARCH_WINDOW)
+        .push("), ");
 }
 
 /// The snippets of the page's hits (`("message" | "conversation", rowid)`),
@@ -174,41 +246,30 @@ pub(crate) async fn list(
 
     // Each search table ranks its newest SEARCH_WINDOW matches in this
     // account's scope; only the page's best hits get a snippet, afterwards.
-    let expressions = search_expressions(search);
+    let expressions = search_expressions(pool, search, account, query.search_private).await?;
     let mut qb = QueryBuilder::<Sqlite>::new("WITH ");
     if let Some(expressions) = &expressions {
-        push_window(
+        push_ranked(
             &mut qb,
-            "messages",
-            "message_search",
+            &MESSAGES,
             &expressions.messages,
-            "JOIN messages f ON f.id = s.rowid WHERE",
-            |qb| {
-                qb.push(" AND f.account_id = ").push_bind(account.0);
-                if !query.search_private {
-                    qb.push(" AND f.private = 0");
-                }
-            },
+            account,
+            query.search_private,
         );
-        push_window(
+        push_ranked(
             &mut qb,
-            "conversations",
-            "conversation_search",
+            &CONVERSATIONS,
             &expressions.conversations,
-            "JOIN conversations f ON f.id = s.rowid WHERE",
-            |qb| {
-                qb.push(" AND f.account_id = ").push_bind(account.0);
-            },
+            account,
+            query.search_private,
         );
     }
     qb.push("hits(cid, rank, source, hit) AS (SELECT NULL, NULL, NULL, NULL WHERE 0");
     if expressions.is_some() {
         qb.push(
             " UNION ALL SELECT m.conversation_id, r.rank, 'message', r.hit
-              FROM messages_ranked r JOIN messages_window USING (hit)
-              JOIN messages m ON m.id = r.hit
-              UNION ALL SELECT hit, r.rank, 'conversation', hit
-              FROM conversations_ranked r JOIN conversations_window USING (hit)",
+              FROM messages_ranked r CROSS JOIN messages m ON m.id = r.hit
+              UNION ALL SELECT hit, rank, 'conversation', hit FROM conversations_ranked",
         );
     }
     if let Some(number) = search.number {
@@ -223,7 +284,7 @@ pub(crate) async fn list(
     qb.push(format!(
         "), best AS (SELECT cid, MIN(rank) AS rank, source, hit FROM hits GROUP BY cid)
          SELECT {CONVERSATION_COLUMNS}, best.rank AS search_rank, best.source AS hit_source, best.hit AS hit_id
-         FROM best JOIN conversations c ON c.id = best.cid WHERE"
+         FROM best CROSS JOIN conversations c ON c.id = best.cid WHERE"
     ));
     push_filters(&mut qb, account, query);
     if let Some(cursor) = query.cursor {

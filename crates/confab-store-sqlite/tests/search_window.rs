@@ -75,5 +75,37 @@ async fn a_common_word_ranks_its_newest_matches() {
         .unwrap();
     let ids: Vec<_> = page.items.iter().map(|i| i.conversation.id).collect();
     assert_eq!(ids, vec![oldest.id]);
+
+    // A word that fills the window alone is searched whole: a newer
+    // conversation with only a longer form of it ("gizmos") is not found
+    // by "gizmo", but is by its start, "gizm" (a prefix, as typed).
+    let third = f.new_contact(&store, "Third Contact").await;
+    let plural = f
+        .contact_writes(&store, &f.chat, &third, "two gizmos", at.plus_minutes(2))
+        .await
+        .conversation;
+    let ids_for = |text: &'static str| {
+        let store = &store;
+        let query = query.clone();
+        async move {
+            let page = store
+                .list_conversations(
+                    f.account,
+                    &ConversationQuery {
+                        search: Some(SearchQuery::parse(text)),
+                        ..query
+                    },
+                )
+                .await
+                .unwrap();
+            page.items
+                .iter()
+                .map(|i| i.conversation.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids_for("gizmo").await, vec![newer.id]);
+    let prefixed = ids_for("gizm").await;
+    assert!(prefixed.contains(&plural.id) && prefixed.contains(&newer.id));
     let _ = std::fs::remove_dir_all(&folder);
 }
