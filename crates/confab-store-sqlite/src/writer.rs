@@ -67,7 +67,6 @@ impl Writer {
         )
         .map_err(lite_error)?;
         conn.set_prepared_statement_cache_capacity(256);
-        refresh_statistics(&conn);
         let (queue, jobs) = mpsc::channel::<Job>();
         let stats = Arc::new(Stats::default());
         let counters = stats.clone();
@@ -121,32 +120,9 @@ impl Writer {
 }
 
 /// The writer thread: take what is queued, run it as one transaction, repeat.
-/// How often the writer refreshes the planner's statistics.
-const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
-
-/// Planner statistics (`PRAGMA optimize`): the inbox list has several
-/// indexes that fit one query (per assignee, per inbox, unread, ...), and
-/// without statistics SQLite may take one that walks a whole folder to find
-/// nothing. Sampled (`analysis_limit`), so it takes milliseconds on millions
-/// of rows, and it only analyzes tables that changed a lot since the last
-/// time. Read connections opened afterwards use the statistics. A failure
-/// only costs plan quality: it is logged, never fatal.
-fn refresh_statistics(conn: &Connection) {
-    if let Err(error) =
-        conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")
-    {
-        tracing::warn!(%error, "refreshing SQLite planner statistics");
-    }
-}
-
 fn run(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &Stats) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut analyzed = std::time::Instant::now();
     while let Ok(first) = jobs.recv() {
-        if analyzed.elapsed() >= STATISTICS_EVERY {
-            refresh_statistics(&conn);
-            analyzed = std::time::Instant::now();
-        }
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
