@@ -29,11 +29,7 @@ pub(crate) async fn count(
          GROUP BY folder",
     )
     .bind(account.0)
-    .bind(match scope {
-        Scope::All => "all",
-        Scope::Mine => "mine",
-        Scope::Unassigned => "unassigned",
-    })
+    .bind(scope.as_str())
     .bind(viewer.map(|v| v.0).unwrap_or(-1))
     .fetch_all(pool)
     .await

@@ -74,10 +74,26 @@ struct Expressions {
     conversations: String,
 }
 
-/// Appends `FROM {fts} s CROSS JOIN {rows} f … WHERE MATCH … AND` the account
-/// (and privacy) checks. `CROSS JOIN` keeps the FTS5 walk the outer loop:
-/// SQLite 3.51 otherwise prefers to scan the account's rows and query FTS5
-/// once per row (seconds on a million conversations).
+/// Appends `SELECT {columns} FROM {fts} s CROSS JOIN {rows} f … WHERE MATCH …`
+/// with the account (and privacy) checks, newest match first, up to the
+/// window: FTS5 walks the doclists backwards by rowid and the walk stops at
+/// the window. `CROSS JOIN` keeps the FTS5 walk the outer loop: SQLite 3.51
+/// otherwise prefers to scan the account's rows and query FTS5 once per row
+/// (seconds on a million conversations).
+fn push_window(
+    qb: &mut QueryBuilder<Sqlite>,
+    columns: &str,
+    table: &SearchTable,
+    expression: &str,
+    account: AccountId,
+    private: bool,
+) {
+    qb.push(format!("SELECT {columns}"));
+    push_matches(qb, table, expression, account, private);
+    qb.push(" ORDER BY s.rowid DESC LIMIT ")
+        .push_bind(SEARCH_WINDOW);
+}
+
 fn push_matches(
     qb: &mut QueryBuilder<Sqlite>,
     table: &SearchTable,
@@ -115,11 +131,9 @@ async fn table_expression(
     let Some(exact) = terms_expression(search, table.column, false) else {
         return Ok(None);
     };
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT s.rowid");
-    push_matches(&mut qb, table, &exact, account, private);
-    qb.push(" ORDER BY s.rowid DESC LIMIT ")
-        .push_bind(SEARCH_WINDOW)
-        .push(")");
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (");
+    push_window(&mut qb, "s.rowid", table, &exact, account, private);
+    qb.push(")");
     let (found,): (i64,) = qb
         .build_query_as()
         .fetch_one(pool)
@@ -148,9 +162,7 @@ async fn search_expressions(
 }
 
 /// `{name}_ranked(hit, rank)`: the account's newest SEARCH_WINDOW matches
-/// of a table with their bm25 rank. FTS5 walks the doclists backwards by
-/// rowid, the account (and privacy) is checked on each match's row, and the
-/// walk stops at the window; bm25's IDF is counted once per query.
+/// of a table with their bm25 rank (bm25's IDF is counted once per query).
 fn push_ranked(
     qb: &mut QueryBuilder<Sqlite>,
     table: &SearchTable,
@@ -159,14 +171,12 @@ fn push_ranked(
     private: bool,
 ) {
     qb.push(format!(
-        "{name}_ranked(hit, rank) AS MATERIALIZED (SELECT s.rowid, bm25({fts})",
-        name = table.name,
-        fts = table.fts
+        "{}_ranked(hit, rank) AS MATERIALIZED (",
+        table.name
     ));
-    push_matches(qb, table, expression, account, private);
-    qb.push(" ORDER BY s.rowid DESC LIMIT ")
-        .push_bind(SEARCH_WINDOW)
-        .push("), ");
+    let columns = format!("s.rowid, bm25({})", table.fts);
+    push_window(qb, &columns, table, expression, account, private);
+    qb.push("), ");
 }
 
 /// The snippets of the page's hits (`("message" | "conversation", rowid)`),

@@ -277,6 +277,15 @@ impl Scope {
             _ => None,
         }
     }
+
+    /// The scope's name, as [`Scope::parse`] reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Mine => "mine",
+            Scope::Unassigned => "unassigned",
+            Scope::All => "all",
+        }
+    }
 }
 
 /// Order of the inbox list.
