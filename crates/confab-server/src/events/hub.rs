@@ -77,7 +77,27 @@ impl Hub {
     }
 
     /// Listens to an account's frames, starting its feed if needed.
-    pub fn subscribe(self: &Arc<Self>, account: AccountId) -> broadcast::Receiver<Arc<Frame>> {
+    ///
+    /// A new feed starts after the log's last seq as read *before* the feed
+    /// exists: a subscriber then catches up from the log (to at least that
+    /// seq) and the feed broadcasts everything after it, so nothing falls
+    /// between the two. (Read by the feed once it ran, that seq could
+    /// already include events committed in the meantime, which the feed
+    /// then never broadcast: a socket waiting for them waited forever.)
+    pub async fn subscribe(
+        self: &Arc<Self>,
+        account: AccountId,
+    ) -> broadcast::Receiver<Arc<Frame>> {
+        if let Some(receiver) = self.subscribe_running(account) {
+            return receiver;
+        }
+        let start = match self.store.last_event_seq(account).await {
+            Ok(seq) => seq,
+            Err(error) => {
+                tracing::error!(%error, %account, "starting an event feed");
+                0
+            }
+        };
         let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(feed) = feeds.get(&account) {
             return feed.sender.subscribe();
@@ -88,8 +108,15 @@ impl Hub {
             poke: Notify::new(),
         });
         feeds.insert(account, feed.clone());
-        tokio::spawn(self.clone().run_feed(account, feed));
+        tokio::spawn(self.clone().run_feed(account, feed, start));
         receiver
+    }
+
+    /// Listens to the account's running feed, if any. Under the lock: a
+    /// feed leaves the map (and stops) under it when nobody listens.
+    fn subscribe_running(&self, account: AccountId) -> Option<broadcast::Receiver<Arc<Frame>>> {
+        let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        feeds.get(&account).map(|feed| feed.sender.subscribe())
     }
 
     /// Joins a cluster: changes and ephemeral frames go to the other instances too.
@@ -138,14 +165,8 @@ impl Hub {
         }
     }
 
-    async fn run_feed(self: Arc<Self>, account: AccountId, feed: Arc<Feed>) {
-        let mut published = match self.store.last_event_seq(account).await {
-            Ok(seq) => seq,
-            Err(error) => {
-                tracing::error!(%error, %account, "starting an event feed");
-                0
-            }
-        };
+    async fn run_feed(self: Arc<Self>, account: AccountId, feed: Arc<Feed>, start: i64) {
+        let mut published = start;
         loop {
             tokio::select! {
                 _ = feed.poke.notified() => {}

@@ -187,7 +187,7 @@ pub async fn run<C: ClientMessages + 'static>(
     client: C,
     greeting: Vec<Utf8Bytes>,
 ) {
-    let mut receiver = state.hub.subscribe(viewer.account());
+    let mut receiver = state.hub.subscribe(viewer.account()).await;
     let (sink, incoming) = socket.split();
     let mut session = Session {
         sink,
