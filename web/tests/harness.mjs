@@ -18,6 +18,13 @@ export const confabBin = process.env.CONFAB_BIN
   : join(repoRoot, 'target/debug/confab');
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+// Every server still running when this test file's process ends is killed,
+// whatever failed on the way: none outlives its tests.
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** `args`: more `confab serve` flags. */
 export async function startServer({ args = [] } = {}) {
   if (!existsSync(confabBin)) {
@@ -29,6 +36,8 @@ export async function startServer({ args = [] } = {}) {
     ['serve', '--listen', '127.0.0.1:0', '--database-url', `sqlite://${dataDir}/confab.db`, ...args],
     { env: { ...process.env, CONFAB_LOG: process.env.CONFAB_LOG ?? 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let log = '';
   const url = await new Promise((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`confab did not start within 30 s:\n${log}`)), 30_000);

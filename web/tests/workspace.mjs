@@ -27,12 +27,26 @@ export async function openWorkspace({ viewport = { width: 1280, height: 800 }, a
     await stop();
     throw started.reason ?? launched.reason;
   }
+  try {
+    return await signIn({ server, browser, viewport, stop });
+  } catch (error) {
+    // Nothing started here may outlive a failed setup: a leaked server or
+    // browser keeps the test process (and the whole run) alive.
+    await stop();
+    throw new Error(`${error.message}\nserver log:\n${server.log()}`, { cause: error });
+  }
+}
+
+async function signIn({ server, browser, viewport, stop }) {
   const context = await browser.newContext({ viewport, locale: 'en-US', baseURL: server.url });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error('page error:', error));
 
-  const session = await (await context.request.post('/api/v1/setup', { data: ADMIN })).json();
+  const setup = await context.request.post('/api/v1/setup', { data: ADMIN });
+  const setupText = await setup.text();
+  if (!setup.ok()) throw new Error(`POST /api/v1/setup answered ${setup.status()}: ${setupText}`);
+  const session = JSON.parse(setupText);
   const account = session.account.id;
   const api = async (method, path, data) => {
     const response = await context.request.fetch(`/api/v1/accounts/${account}${path}`, { method, data });
