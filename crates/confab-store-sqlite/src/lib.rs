@@ -14,6 +14,7 @@ mod list;
 mod lite;
 mod mail;
 mod messages;
+mod rank;
 mod wakeups;
 mod webhooks;
 mod writer;
@@ -66,6 +67,14 @@ impl SqliteStore {
         let writer = writer::Writer::open(options.get_filename())?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    let mut handle = conn.lock_handle().await?;
+                    // SAFETY: the handle is locked for us while we register.
+                    unsafe { rank::register(handle.as_raw_handle()) }
+                        .map_err(|e| sqlx::Error::Configuration(e.into()))
+                })
+            })
             .connect_with(options.read_only(true))
             .await
             .map_err(db_error)?;

@@ -18,7 +18,7 @@ use crate::db_error;
 /// matches (most searches) are ranked exactly over all of them; a very common
 /// word is ranked among its newest `SEARCH_WINDOW` matches only, so older
 /// conversations that match only such words are not listed at all. Bigger
-/// windows rank more of the history and cost linearly more (bm25 and a
+/// windows rank more of the history and cost linearly more (the rank and a
 /// `messages` row lookup per match); 2,000 keeps a common word's search
 /// within tens of milliseconds on a 10M-message workspace.
 pub const SEARCH_WINDOW: i64 = 2_000;
@@ -162,7 +162,8 @@ async fn search_expressions(
 }
 
 /// `{name}_ranked(hit, rank)`: the account's newest SEARCH_WINDOW matches
-/// of a table with their bm25 rank (bm25's IDF is counted once per query).
+/// of a table with their rank ([`crate::rank`]: bm25 without its IDF, which
+/// would read every doclist of the terms whole).
 fn push_ranked(
     qb: &mut QueryBuilder<Sqlite>,
     table: &SearchTable,
@@ -174,7 +175,7 @@ fn push_ranked(
         "{}_ranked(hit, rank) AS MATERIALIZED (",
         table.name
     ));
-    let columns = format!("s.rowid, bm25({})", table.fts);
+    let columns = format!("s.rowid, {}({})", crate::rank::NAME, table.fts);
     push_window(qb, &columns, table, expression, account, private);
     qb.push("), ");
 }

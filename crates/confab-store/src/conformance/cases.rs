@@ -1309,6 +1309,31 @@ pub async fn counts_per_folder_and_scope(store: &dyn Store) {
     assert_eq!(unassigned.answered, 2);
 }
 
+/// Results are ranked: the conversation that says the words most often
+/// comes first, whatever its age or id.
+pub async fn search_ranks_where_the_words_occur_most_first(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let says = async |name: &str, body: &str, minute: i64| {
+        let contact = f.new_contact(store, name).await;
+        f.contact_writes(store, &f.chat, &contact, body, at(minute))
+            .await
+            .conversation
+            .id
+    };
+    let once = says("Ana", "my refund for the parcel", 1).await;
+    let thrice = says("Bia", "refund, refund: I still want my refund", 2).await;
+    let newest_once = says("Caio", "where is the refund", 3).await;
+    let found = f.ids(store, search("refund")).await;
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(found[0], thrice, "the most occurrences first");
+    assert!(found.contains(&once) && found.contains(&newest_once));
+
+    // Several words: each counts, and the row saying both most wins.
+    let both = says("Duda", "login page login page login page", 4).await;
+    let plain = says("Edu", "the login page", 5).await;
+    assert_eq!(f.ids(store, search("login page")).await, vec![both, plain]);
+}
+
 pub async fn search_finds_bodies_contacts_and_numbers(store: &dyn Store) {
     let f = Fixture::new(store).await;
     let refund = f
