@@ -241,6 +241,81 @@ async fn snippets(
     Ok(found)
 }
 
+/// How a folder page that names an assignee (scope `mine`/`unassigned` or an
+/// `assignee_id` filter) is read.
+enum IndexChoice {
+    /// The counters say the folder holds none of the assignee's.
+    NothingMatches,
+    Use(&'static str),
+}
+
+/// Chooses the index of a folder page from the folder counters, which SQLite
+/// cannot see (it has no statistics on these columns): with an assignee and
+/// another filter, it guesses and sometimes walks a large part of a folder to
+/// fill a page (`spam`, `mine`, one inbox: the inbox's whole spam, to find
+/// that spam has no assignee). The counters tell how many conversations of
+/// the folder the assignee has: none — the page is empty. Otherwise the
+/// walk with the smaller bound: the assignee's index reads at most the
+/// assignee's rows; the other filter's index reads about a page ×
+/// (folder ÷ assignee's) rows to find a page of the assignee's (each row
+/// read is a random page read: 2,240 of them took 5–8 ms to find that no
+/// answered conversation is unread). Only for the default order, the one
+/// these indexes are sorted in.
+async fn list_index(
+    pool: &SqlitePool,
+    account: AccountId,
+    query: &ConversationQuery,
+) -> StoreResult<Option<IndexChoice>> {
+    let Some(folder) = query.folder else {
+        return Ok(None);
+    };
+    if query.sort != Sort::LastActivity {
+        return Ok(None);
+    }
+    let scoped = match query.scope {
+        Scope::All => None,
+        Scope::Mine => Some(query.viewer.map(|v| v.0).unwrap_or(-1)),
+        Scope::Unassigned => Some(0),
+    };
+    let assignee = match (scoped, query.assignee_id.map(|a| a.0)) {
+        (None, None) => return Ok(None),
+        (Some(a), Some(b)) if a != b => return Ok(Some(IndexChoice::NothingMatches)),
+        (Some(a), _) | (None, Some(a)) => a,
+    };
+    let (in_folder, share): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT SUM(n), SUM(CASE WHEN assignee_id = ?3 THEN n ELSE 0 END)
+         FROM conversation_counts WHERE account_id = ?1 AND folder = ?2",
+    )
+    .bind(account.0)
+    .bind(folder.as_str())
+    .bind(assignee)
+    .fetch_one(pool)
+    .await
+    .map_err(db_error)?;
+    let (in_folder, share) = (in_folder.unwrap_or(0), share.unwrap_or(0));
+    if share <= 0 {
+        return Ok(Some(IndexChoice::NothingMatches));
+    }
+    let other = if query.tag.is_some() {
+        None
+    } else if query.unread {
+        Some("conversations_folder_unread")
+    } else if query.waiting {
+        Some("conversations_folder_waiting")
+    } else if query.inbox_id.is_some() {
+        Some("conversations_folder_inbox")
+    } else if query.kind.is_some() {
+        Some("conversations_folder_kind")
+    } else {
+        None
+    };
+    let page = i64::from(query.limit) + 1;
+    Ok(Some(IndexChoice::Use(match other {
+        Some(other) if share.saturating_mul(share) > page.saturating_mul(in_folder) => other,
+        _ => "conversations_folder_assignee",
+    })))
+}
+
 pub(crate) async fn list(
     pool: &SqlitePool,
     account: AccountId,
@@ -248,8 +323,18 @@ pub(crate) async fn list(
 ) -> StoreResult<Page<ListedConversation>> {
     let search = query.search.as_ref().filter(|s| !s.is_empty());
     let Some(search) = search else {
+        let index = match list_index(pool, account, query).await? {
+            Some(IndexChoice::NothingMatches) => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            Some(IndexChoice::Use(index)) => format!(" INDEXED BY {index}"),
+            None => String::new(),
+        };
         let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE"
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c{index} WHERE"
         ));
         push_filters(&mut qb, account, query);
         push_order(&mut qb, query);
