@@ -20,7 +20,16 @@ describe('the conversation: shortcuts, assign, tags, undo, previews, contact pan
     ids.carla = (await w.contactSays(w.inboxes.chat, 'Carla Souza', 'Do you ship to Portugal?')).conversationId;
     bruno = await w.contactSays(w.inboxes.chat, 'Bruno Lima', 'Where is my order?', {
       phone: '+55 11 91234-5678',
-      browser: { browser: 'Firefox 128', os: 'Linux', page: 'https://shop.test/cart', location: 'Recife, BR' },
+      browser: {
+        browser: 'Firefox 128',
+        os: 'Linux',
+        page: 'https://shop.test/cart',
+        location: 'Recife, BR',
+        // As the widget sends them: labelled, and an empty one left out.
+        page_title: 'Your cart',
+        screen: '1366x768',
+        referrer: '',
+      },
     });
     ids.bruno = bruno.conversationId;
     ids.ana = (await w.contactSays(w.inboxes.chat, 'Ana Reis', 'Hello there')).conversationId;
@@ -168,6 +177,11 @@ describe('the conversation: shortcuts, assign, tags, undo, previews, contact pan
     await panel.getByText('+55 11 91234-5678').waitFor();
     await panel.getByText('Firefox 128').waitFor();
     await panel.getByText('Recife, BR').waitFor();
+    const device = async () => (await panel.locator('dt').allTextContents()).map((label) => label.trim());
+    await panel.getByText('Your cart').waitFor();
+    assert.ok((await device()).includes('Page title'), `${await device()}`);
+    assert.ok((await device()).includes('Screen'));
+    assert.ok(!(await device()).some((label) => ['page_title', 'screen', 'referrer', 'Came from'].includes(label)), `${await device()}`);
     assert.equal(await panel.getByRole('link', { name: 'https://shop.test/cart' }).getAttribute('href'), 'https://shop.test/cart');
     await panel.getByText('First seen').waitFor();
     await panel.getByText('Conversations (1)').waitFor();
