@@ -1024,6 +1024,15 @@ async fn bad_input_gets_clear_errors(app: TestApp) {
         StatusCode::UNAUTHORIZED,
         "a contact token works for its own inbox only"
     );
+    let response = app
+        .client
+        .post(app.url("/api/v1/public/inboxes/nope/messages"))
+        .header("X-Contact-Token", &contact)
+        .json(&json!({"body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "an unknown inbox");
     // Nothing half-written: the conversation still has its one message.
     let (_, history) = app
         .call(

@@ -111,6 +111,19 @@ impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
+
+    async fn post_contact_message_by_token(
+        &self,
+        inbox_token: &str,
+        session_hash: &str,
+        message: confab_store::NewContactMessage,
+        now: confab_domain::Timestamp,
+    ) -> StoreResult<confab_store::Posted> {
+        let (inbox_token, session_hash) = (inbox_token.to_owned(), session_hash.to_owned());
+        self.writer
+            .write(move |tx| messages::post_by_token(tx, &inbox_token, &session_hash, message, now))
+            .await
+    }
 }
 
 /// Maps a driver error: unique violations become `Duplicate`, the rest is logged detail.

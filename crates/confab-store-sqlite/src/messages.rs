@@ -257,6 +257,36 @@ fn post_contact_message(
     })
 }
 
+/// A contact's message by the inbox's token and the session's hash, both
+/// looked up here, in the writer's transaction (see
+/// `Store::post_contact_message_by_token`).
+pub(crate) fn post_by_token(
+    tx: &Connection,
+    inbox_token: &str,
+    session_hash: &str,
+    message: NewContactMessage,
+    now: Timestamp,
+) -> StoreResult<Posted> {
+    let found: Option<(i64, i64, Option<i64>)> = query_opt(
+        tx,
+        "SELECT i.account_id, i.id,
+                (SELECT s.contact_id FROM contact_sessions s WHERE s.token_hash = ?2 AND s.inbox_id = i.id) AS contact_id
+         FROM inboxes i WHERE i.token = ?1",
+        params![inbox_token, session_hash],
+        |row| Ok((row.int("account_id")?, row.int("id")?, row.opt_int("contact_id")?)),
+    )?;
+    let (account, inbox, contact) = found.ok_or(StoreError::NotFound("inbox"))?;
+    let contact = contact.ok_or(StoreError::NotFound("contact session"))?;
+    post_contact_message(
+        tx,
+        AccountId(account),
+        InboxId(inbox),
+        ContactId(contact),
+        message,
+        now,
+    )
+}
+
 /// An agent's reply or private note.
 fn post_agent_message(
     tx: &Connection,

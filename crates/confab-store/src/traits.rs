@@ -5,7 +5,7 @@ use confab_domain::event::Event;
 use confab_domain::*;
 
 use crate::cursor::Cursor;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::model::*;
 
 /// Accounts, agents and their credentials.
@@ -435,4 +435,29 @@ pub trait Store:
     async fn ping(&self) -> StoreResult<()>;
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
+
+    /// A contact writes, found by the inbox's public token and the hash of
+    /// their session token: what the widget's `POST …/messages` does.
+    /// `NotFound("inbox")` for an unknown inbox, `NotFound("contact session")`
+    /// for a session that is not the inbox's. A store may look both up in
+    /// the write's own transaction (SQLite's writer does: two reads fewer
+    /// on the request's path).
+    async fn post_contact_message_by_token(
+        &self,
+        inbox_token: &str,
+        session_hash: &str,
+        message: NewContactMessage,
+        now: Timestamp,
+    ) -> StoreResult<Posted> {
+        let inbox = self
+            .inbox_by_token(inbox_token)
+            .await?
+            .ok_or(StoreError::NotFound("inbox"))?;
+        let contact = self
+            .contact_by_session(inbox.id, session_hash)
+            .await?
+            .ok_or(StoreError::NotFound("contact session"))?;
+        self.post_contact_message(inbox.account_id, inbox.id, contact.id, message, now)
+            .await
+    }
 }
