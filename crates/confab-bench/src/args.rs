@@ -83,7 +83,8 @@ pub struct Args {
     #[arg(long)]
     pub scale_conversations: Option<u64>,
     /// `scale`: a SQLite file already filled by confab-datagen, used instead
-    /// of filling one (the server may change it: due snoozes wake).
+    /// of filling one (the server may change it: due snoozes wake); or, with
+    /// `--database-url`, a `postgres://…` database filled the same way (kept).
     #[arg(long)]
     pub scale_data: Option<PathBuf>,
     /// `scale`: the generator's seed.

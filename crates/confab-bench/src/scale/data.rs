@@ -88,6 +88,21 @@ pub async fn filled(
     conversations: u64,
     seed: u64,
 ) -> anyhow::Result<Filled> {
+    if let Some(url) = given
+        .map(|path| path.to_string_lossy().into_owned())
+        .filter(|url| url.starts_with("postgres://"))
+    {
+        let (conversations, messages) = count_postgres(&url).await?;
+        return Ok(Filled {
+            given: Some(url.clone()),
+            url,
+            fill: None,
+            conversations,
+            messages,
+            admin_email: ADMIN_EMAIL.into(),
+            postgres_name: None,
+        });
+    }
     if let Some(path) = given {
         if !path.is_file() {
             bail!("--scale-data {}: no such file", path.display());
@@ -152,6 +167,24 @@ pub async fn filled(
             .map_or_else(|| ADMIN_EMAIL.to_string(), |a| a.admin_email.clone()),
         postgres_name,
     })
+}
+
+/// Conversations and messages in a PostgreSQL database (estimates from the
+/// planner's statistics would do, but counting is exact: a few seconds).
+async fn count_postgres(url: &str) -> anyhow::Result<(u64, u64)> {
+    use sqlx::{ConnectOptions, postgres::PgConnectOptions};
+    let mut connection = PgConnectOptions::from_str(url)?
+        .connect()
+        .await
+        .with_context(|| format!("opening {url}"))?;
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM conversations) AS c, (SELECT COUNT(*) FROM messages) AS m",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .context("counting conversations and messages (is it a Confab database?)")?;
+    let counts = (row.try_get::<i64, _>("c")?, row.try_get::<i64, _>("m")?);
+    Ok((counts.0 as u64, counts.1 as u64))
 }
 
 /// Conversations and messages in a SQLite file.

@@ -46,9 +46,13 @@ pub async fn run(args: &Args, machine: Machine) -> anyhow::Result<bool> {
         },
         None => Backend::Sqlite,
     };
-    if args.scale_data.is_some() && matches!(backend, Backend::Postgres { .. }) {
+    let given_postgres = args
+        .scale_data
+        .as_ref()
+        .is_some_and(|data| data.to_string_lossy().starts_with("postgres://"));
+    if args.scale_data.is_some() && given_postgres != matches!(backend, Backend::Postgres { .. }) {
         bail!(
-            "--scale-data is a SQLite file; with --database-url the bench fills PostgreSQL itself"
+            "--scale-data is a SQLite file, or with --database-url a postgres:// database filled by confab-datagen"
         );
     }
     let lab = Lab::new(
