@@ -93,7 +93,7 @@ pub(crate) async fn list(
     qb.push("hits AS (");
     if tsquery.is_some() {
         qb.push(
-            "SELECT m.conversation_id AS cid, (-ts_rank(m.search, q.query))::float8 AS rank, m.body AS doc
+            "SELECT m.conversation_id AS cid, (-ts_rank(m.search, q.query))::float8 AS rank, m.body AS doc, 0 AS shown
              FROM messages m CROSS JOIN q WHERE m.search @@ q.query AND m.account_id = ",
         )
         .push_bind(account.0);
@@ -101,7 +101,7 @@ pub(crate) async fn list(
             qb.push(" AND NOT m.private");
         }
         qb.push(
-            " UNION ALL SELECT c.id, (-ts_rank(c.search, q.query))::float8, c.search_text
+            " UNION ALL SELECT c.id, (-ts_rank(c.search, q.query))::float8, c.search_text, 1
              FROM conversations c CROSS JOIN q WHERE c.search @@ q.query AND c.account_id = ",
         )
         .push_bind(account.0);
@@ -111,17 +111,22 @@ pub(crate) async fn list(
             qb.push(" UNION ALL ");
         }
         qb.push(
-            "SELECT c.id AS cid, (-1000000.0)::float8 AS rank, NULL::text AS doc
+            "SELECT c.id AS cid, (-1000000.0)::float8 AS rank, NULL::text AS doc, 1 AS shown
              FROM conversations c WHERE c.account_id = ",
         )
         .push_bind(account.0)
         .push(" AND c.number = ")
         .push_bind(number);
     }
-    // The best hit per conversation, with the text its snippet comes from.
+    // Per conversation its best rank, and the text its snippet comes from:
+    // its best message hit when it has one (a hit on the subject or contact
+    // would show the index text: number, name and address run together).
     // ts_headline is costly, so PostgreSQL evaluates it after the sort and
     // limit: only for the rows of the page.
-    qb.push("), best AS (SELECT DISTINCT ON (cid) cid, rank, doc FROM hits ORDER BY cid, rank) ");
+    qb.push(
+        "), best AS (SELECT DISTINCT ON (cid) cid, MIN(rank) OVER (PARTITION BY cid) AS rank, doc
+         FROM hits ORDER BY cid, shown, rank) ",
+    );
     qb.push(format!(
         "SELECT {CONVERSATION_COLUMNS}, best.rank AS search_rank, "
     ));

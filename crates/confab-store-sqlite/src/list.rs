@@ -374,7 +374,7 @@ pub(crate) async fn list(
             query.search_private,
         );
     }
-    qb.push("hits(cid, rank, source, hit) AS (SELECT NULL, NULL, NULL, NULL WHERE 0");
+    qb.push("hits(cid, rank, source, hit) AS MATERIALIZED (SELECT NULL, NULL, NULL, NULL WHERE 0");
     if expressions.is_some() {
         qb.push(
             " UNION ALL SELECT m.conversation_id, r.rank, 'message', r.hit
@@ -390,11 +390,15 @@ pub(crate) async fn list(
         .push(" AND number = ")
         .push_bind(number);
     }
+    // A conversation ranks by its best hit; its snippet comes from its best
+    // message hit when it has one (a hit on the subject or contact would
+    // show the index text: number, name and address run together).
     // (SQLite takes the bare columns of a MIN() group from its minimum row.)
     qb.push(format!(
-        "), best AS (SELECT cid, MIN(rank) AS rank, source, hit FROM hits GROUP BY cid)
-         SELECT {CONVERSATION_COLUMNS}, best.rank AS search_rank, best.source AS hit_source, best.hit AS hit_id
-         FROM best CROSS JOIN conversations c ON c.id = best.cid WHERE"
+        "), best AS (SELECT cid, MIN(rank) AS rank FROM hits GROUP BY cid),
+         shown AS (SELECT cid, MIN((source IS NOT 'message') * 1e9 + rank) AS k, source, hit FROM hits GROUP BY cid)
+         SELECT {CONVERSATION_COLUMNS}, best.rank AS search_rank, shown.source AS hit_source, shown.hit AS hit_id
+         FROM best CROSS JOIN conversations c ON c.id = best.cid JOIN shown ON shown.cid = best.cid WHERE"
     ));
     push_filters(&mut qb, account, query);
     if let Some(cursor) = query.cursor {

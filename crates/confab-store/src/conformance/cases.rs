@@ -1332,6 +1332,26 @@ pub async fn search_ranks_where_the_words_occur_most_first(store: &dyn Store) {
     let both = says("Duda", "login page login page login page", 4).await;
     let plain = says("Edu", "the login page", 5).await;
     assert_eq!(f.ids(store, search("login page")).await, vec![both, plain]);
+
+    // A word in both the contact's name and their message: the snippet
+    // shows the message, not the conversation's index text.
+    // (A long message: its own rank is worse than the name's.)
+    says(
+        "Nina Voucherly",
+        "hello there, my voucherly code failed at checkout yesterday evening, after \
+         I had filled the whole cart with shoes and socks and hats and scarves, \
+         then tried again this morning from another browser and another card, \
+         and it still said the code had expired although the e-mail says June",
+        6,
+    )
+    .await;
+    let page = store
+        .list_conversations(f.account, &search("voucherly"))
+        .await
+        .unwrap();
+    let snippet = page.items[0].snippet.clone().expect("snippet");
+    assert!(snippet.contains("code failed"), "{snippet}");
+    assert!(!snippet.contains("Nina"), "{snippet}");
 }
 
 pub async fn search_finds_bodies_contacts_and_numbers(store: &dyn Store) {
