@@ -3,7 +3,10 @@
 use confab_domain::search::SearchQuery;
 use confab_domain::*;
 use confab_store::highlight;
-use confab_store::listing::{cursor_after, cut_page, key_rank, push_filters, push_order, rank_key};
+use confab_store::listing::{
+    PinnedAssignee, cursor_after, cut_page, key_rank, pinned_assignee, push_filters, push_order,
+    rank_key,
+};
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow};
 use confab_store::*;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
@@ -51,6 +54,39 @@ fn headline_options() -> String {
     )
 }
 
+/// Whether the folder counters say a folder page that names an assignee is
+/// empty (the folder holds none of theirs, or scope and filter name two):
+/// then it is answered without walking the folder — the planner would walk
+/// the folder's index looking for them (`spam`, `mine`, unread: 56 ms on a
+/// million conversations, for nothing).
+async fn nothing_there(
+    pool: &PgPool,
+    account: AccountId,
+    query: &ConversationQuery,
+) -> StoreResult<bool> {
+    let Some(folder) = query.folder else {
+        return Ok(false);
+    };
+    let assignee = match pinned_assignee(query) {
+        PinnedAssignee::Any => return Ok(false),
+        PinnedAssignee::Contradiction => return Ok(true),
+        PinnedAssignee::Key(key) => key,
+    };
+    let n: i64 = sqlx::query_scalar(
+        "SELECT ((SELECT COALESCE(SUM(n), 0) FROM conversation_counts
+                  WHERE account_id = $1 AND folder = $2 AND assignee_id = $3)
+               + (SELECT COALESCE(SUM(n), 0) FROM conversation_count_deltas
+                  WHERE account_id = $1 AND folder = $2 AND assignee_id = $3))::BIGINT",
+    )
+    .bind(account.0)
+    .bind(folder.as_str())
+    .bind(assignee)
+    .fetch_one(pool)
+    .await
+    .map_err(db_error)?;
+    Ok(n <= 0)
+}
+
 pub(crate) async fn list(
     pool: &PgPool,
     account: AccountId,
@@ -58,6 +94,12 @@ pub(crate) async fn list(
 ) -> StoreResult<Page<ListedConversation>> {
     let search = query.search.as_ref().filter(|s| !s.is_empty());
     let Some(search) = search else {
+        if nothing_there(pool, account, query).await? {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        }
         let mut qb = QueryBuilder::<Postgres>::new(format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE"
         ));

@@ -3,7 +3,10 @@
 use confab_domain::search::SearchQuery;
 use confab_domain::*;
 use confab_store::highlight;
-use confab_store::listing::{cursor_after, cut_page, key_rank, push_filters, push_order, rank_key};
+use confab_store::listing::{
+    PinnedAssignee, cursor_after, cut_page, key_rank, pinned_assignee, push_filters, push_order,
+    rank_key,
+};
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow};
 use confab_store::*;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
@@ -272,15 +275,10 @@ async fn list_index(
     if query.sort != Sort::LastActivity {
         return Ok(None);
     }
-    let scoped = match query.scope {
-        Scope::All => None,
-        Scope::Mine => Some(query.viewer.map(|v| v.0).unwrap_or(-1)),
-        Scope::Unassigned => Some(0),
-    };
-    let assignee = match (scoped, query.assignee_id.map(|a| a.0)) {
-        (None, None) => return Ok(None),
-        (Some(a), Some(b)) if a != b => return Ok(Some(IndexChoice::NothingMatches)),
-        (Some(a), _) | (None, Some(a)) => a,
+    let assignee = match pinned_assignee(query) {
+        PinnedAssignee::Any => return Ok(None),
+        PinnedAssignee::Contradiction => return Ok(Some(IndexChoice::NothingMatches)),
+        PinnedAssignee::Key(key) => key,
     };
     let (in_folder, share): (Option<i64>, Option<i64>) = sqlx::query_as(
         "SELECT SUM(n), SUM(CASE WHEN assignee_id = ?3 THEN n ELSE 0 END)

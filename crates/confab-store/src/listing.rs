@@ -71,6 +71,33 @@ where
     }
 }
 
+/// The one assignee a folder page is limited to, as the folder counters
+/// name it (0: unassigned), from its scope and `assignee_id` filter.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PinnedAssignee {
+    /// No scope or filter names an assignee.
+    Any,
+    /// Scope and filter name different assignees: nothing can match.
+    Contradiction,
+    /// The counters' assignee key.
+    Key(i64),
+}
+
+/// See [`PinnedAssignee`]; a store reads the counters with the key to
+/// answer an empty page without walking the folder.
+pub fn pinned_assignee(query: &ConversationQuery) -> PinnedAssignee {
+    let scoped = match query.scope {
+        Scope::All => None,
+        Scope::Mine => Some(query.viewer.map(|v| v.0).unwrap_or(-1)),
+        Scope::Unassigned => Some(0),
+    };
+    match (scoped, query.assignee_id.map(|a| a.0)) {
+        (None, None) => PinnedAssignee::Any,
+        (Some(a), Some(b)) if a != b => PinnedAssignee::Contradiction,
+        (Some(a), _) | (None, Some(a)) => PinnedAssignee::Key(a),
+    }
+}
+
 /// The sort key column expression of an order.
 fn sort_key(sort: Sort) -> String {
     match sort {
@@ -141,4 +168,53 @@ pub fn rank_key(rank: f64) -> i64 {
 /// The search rank a cursor key holds.
 pub fn key_rank(key: i64) -> f64 {
     f64::from_bits(key as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use confab_domain::AgentId;
+
+    #[test]
+    fn the_pinned_assignee_follows_scope_and_filter() {
+        let query = |scope, viewer: Option<i64>, assignee: Option<i64>| ConversationQuery {
+            scope,
+            viewer: viewer.map(AgentId),
+            assignee_id: assignee.map(AgentId),
+            ..ConversationQuery::default()
+        };
+        assert_eq!(
+            pinned_assignee(&query(Scope::All, Some(1), None)),
+            PinnedAssignee::Any
+        );
+        assert_eq!(
+            pinned_assignee(&query(Scope::Mine, Some(1), None)),
+            PinnedAssignee::Key(1)
+        );
+        assert_eq!(
+            pinned_assignee(&query(Scope::Unassigned, Some(1), None)),
+            PinnedAssignee::Key(0)
+        );
+        assert_eq!(
+            pinned_assignee(&query(Scope::All, Some(1), Some(7))),
+            PinnedAssignee::Key(7)
+        );
+        assert_eq!(
+            pinned_assignee(&query(Scope::Mine, Some(1), Some(1))),
+            PinnedAssignee::Key(1)
+        );
+        assert_eq!(
+            pinned_assignee(&query(Scope::Mine, Some(1), Some(7))),
+            PinnedAssignee::Contradiction
+        );
+        assert_eq!(
+            pinned_assignee(&query(Scope::Unassigned, Some(1), Some(7))),
+            PinnedAssignee::Contradiction
+        );
+        // No viewer: "mine" is nobody's.
+        assert_eq!(
+            pinned_assignee(&query(Scope::Mine, None, None)),
+            PinnedAssignee::Key(-1)
+        );
+    }
 }
