@@ -107,6 +107,10 @@ pub struct Args {
     /// `ingest`: messages per transaction for the raw limit.
     #[arg(long, default_value_t = 1000)]
     pub raw_batch: usize,
+    /// `ingest` on PostgreSQL: pgbench's connections for the raw limit
+    /// (its rate is flat from 4 to 12 on two cores and falls beyond).
+    #[arg(long, default_value_t = 8)]
+    pub pgbench_clients: usize,
     /// `load`: the send rates (messages/s) at which scenario (a) is run for
     /// the latency-against-load chart (default 250,500,1000,1500,2000;
     /// 10,20 with --quick).
@@ -139,7 +143,8 @@ pub enum Part {
     Scale,
     /// Issue 6's write side: contact-message ingest over HTTP (closed loop,
     /// persisted messages/s) against the raw limit of batched inserts into
-    /// the same schema in the same run. SQLite only; runs on its own.
+    /// the same schema in the same run (on PostgreSQL: pgbench writing the
+    /// same rows). Runs on its own.
     Ingest,
     /// Scenario (a) at several send rates (`--load-rates`): p50/p99 delivery
     /// latency against load, as a table and a PNG chart. Runs on its own.

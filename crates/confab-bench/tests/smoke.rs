@@ -159,6 +159,30 @@ fn ingest_quick_pass_stores_every_message() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The same on PostgreSQL, against pgbench writing the same rows (when the
+/// test run names a PostgreSQL server, as `scripts/test` does).
+#[test]
+fn ingest_quick_pass_on_postgres_against_pgbench() {
+    let Ok(url) = std::env::var("CONFAB_TEST_POSTGRES_URL") else {
+        eprintln!("skipping: CONFAB_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let Some((stdout, written, dir)) = quick_section(
+        "ingest-postgres",
+        &["--scenario", "ingest", "--database-url", &url],
+    ) else {
+        return;
+    };
+    assert!(stdout.contains("raw limit by pgbench"), "{stdout}");
+    assert!(
+        written.contains("<!-- bench:ingest-postgres:start -->"),
+        "{written}"
+    );
+    assert!(written.contains("| PostgreSQL | "), "{written}");
+    assert!(written.contains("raw limit, pgbench"), "{written}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The latency-against-load chart in small: two rates, the table, and the
 /// PNG when the machine has the font.
 #[test]

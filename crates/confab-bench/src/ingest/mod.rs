@@ -7,19 +7,17 @@
 //! end of the measured window, and afterwards every acknowledged message must
 //! be in the database, in the search index and in the event log.
 //!
-//! Raw limit: on another fresh file made the same way (the same migrations,
-//! so the same FTS5 index and triggers), the server stopped, plain batched
-//! inserts of the rows a contact message writes, with the server's pragmas
-//! (WAL, `synchronous=FULL`).
+//! Raw limit: on another fresh database made the same way (the same
+//! migrations, so the same full-text index and triggers), the server stopped,
+//! the rows a contact message writes written directly: on SQLite plain
+//! batched inserts with the server's pragmas (WAL, `synchronous=FULL`,
+//! `raw_sqlite`), on PostgreSQL pgbench (`raw_postgres`).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt};
-use rusqlite::{Connection, OpenFlags, params};
 use tokio::sync::watch;
 
 use crate::api;
@@ -28,7 +26,12 @@ use crate::fixture::{Fixture, Lab};
 use crate::stats::Summary;
 use crate::sys::{self, Machine};
 
+mod db;
+mod raw_postgres;
+mod raw_sqlite;
 mod report;
+
+use db::Db;
 
 /// A word every ingested message carries, to count them in the search index.
 const MARK: &str = "zephyrquill";
@@ -43,6 +46,8 @@ pub struct Settings {
     pub warmup: Duration,
     pub duration: Duration,
     pub raw_batch: usize,
+    /// pgbench's connections (PostgreSQL's raw limit).
+    pub pgbench_clients: usize,
 }
 
 /// What one run measured.
@@ -92,12 +97,6 @@ impl RunResult {
 
 /// `--scenario ingest`: the runs, the summary, the Markdown section.
 pub async fn scenario(args: &Args, machine: Machine) -> anyhow::Result<bool> {
-    if args.database_url.is_some() {
-        bail!(
-            "--scenario ingest runs on SQLite only: the PostgreSQL variant (against pgbench's \
-             insert rate for the same rows) is not implemented yet"
-        );
-    }
     let timing = args.timing();
     let settings = Settings {
         accounts: args.ingest_accounts(),
@@ -107,30 +106,39 @@ pub async fn scenario(args: &Args, machine: Machine) -> anyhow::Result<bool> {
         warmup: timing.warmup,
         duration: timing.duration,
         raw_batch: args.raw_batch.max(1),
+        pgbench_clients: args.pgbench_clients.max(1),
     };
     let files = settings.concurrency + settings.accounts * settings.sockets + 256;
     let limit = sys::raise_open_files(65_536);
     if (limit as usize) < files {
         eprintln!("warning: open-files limit {limit} is low for {files} connections");
     }
+    let database = if args.database_url.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let mut lab = Lab::new(
         &args.confab,
-        None,
+        args.database_url.as_deref(),
         None,
         args.temp_dir.as_deref(),
         args.keep,
     )?;
     println!(
-        "confab-bench: contact-message ingest, confab serve ({}) on SQLite; temp dir {}\n\
-         {} accounts × {} contacts, {} POSTs in flight, {} agent sockets; raw limit in \
-         transactions of {}",
+        "confab-bench: contact-message ingest, confab serve ({}) on {database}; temp dir {}\n\
+         {} accounts × {} contacts, {} POSTs in flight, {} agent sockets; raw limit {}",
         lab.confab.display(),
         lab.dir.display(),
         settings.accounts,
         settings.contacts,
         settings.concurrency,
         settings.accounts * settings.sockets,
-        settings.raw_batch,
+        if args.database_url.is_some() {
+            format!("by pgbench with {} clients", settings.pgbench_clients)
+        } else {
+            format!("in transactions of {}", settings.raw_batch)
+        },
     );
     let mut runs = Vec::new();
     for n in 1..=args.runs() {
@@ -139,13 +147,13 @@ pub async fn scenario(args: &Args, machine: Machine) -> anyhow::Result<bool> {
         runs.push(result);
     }
     println!("\nResults\n");
-    print!("{}", report::table(&runs));
+    print!("{}", report::table(database, &runs));
     if let Some(path) = &args.write_markdown {
         let setup = crate::report::Setup {
             machine: machine.describe(),
             revision: args.revision.clone().or_else(sys::revision),
             command: crate::command_line(),
-            database: "SQLite".into(),
+            database: database.into(),
             servers: 1,
             duration_s: settings.duration.as_secs_f64(),
             warmup_s: settings.warmup.as_secs_f64(),
@@ -153,7 +161,14 @@ pub async fn scenario(args: &Args, machine: Machine) -> anyhow::Result<bool> {
             contacts: settings.contacts,
             note: None,
         };
-        let section = args.section.as_deref().unwrap_or("ingest-sqlite");
+        let section = args
+            .section
+            .as_deref()
+            .unwrap_or(if args.database_url.is_some() {
+                "ingest-postgres"
+            } else {
+                "ingest-sqlite"
+            });
         let body = report::markdown(&setup, &settings, &runs);
         crate::report::write_section(path, section, &body)?;
         println!("\nwrote {}", path.display());
@@ -168,29 +183,42 @@ pub async fn run(lab: &mut Lab, settings: &Settings) -> anyhow::Result<RunResult
     lab.release(fixture).await;
     let (mut result, event_data) = http?;
 
-    // The raw limit on a second fresh file with the same conversations.
-    let fixture = lab.fixture(1, settings.accounts, settings.contacts).await?;
+    // The raw limit on a second fresh database with the same conversations;
+    // the server is stopped before it runs (a PostgreSQL database is
+    // dropped once it is done).
+    let mut fixture = lab.fixture(1, settings.accounts, settings.contacts).await?;
     let seeded = seed_conversations(&fixture, &api::client()).await;
-    let path = sqlite_path(&fixture.database_url)?;
+    for server in std::mem::take(&mut fixture.servers) {
+        server.stop().await;
+    }
+    let raw = match (seeded, Db::of(&fixture.database_url)) {
+        (Err(error), _) | (_, Err(error)) => Err(error),
+        (Ok(()), Ok(Db::Sqlite(path))) => {
+            let (batch, duration) = (settings.raw_batch.max(1), settings.duration);
+            tokio::task::spawn_blocking(move || {
+                raw_sqlite::raw_limit(&path, batch, duration, &event_data)
+            })
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r)
+        }
+        (Ok(()), Ok(Db::Postgres(url))) => {
+            raw_postgres::raw_limit(
+                &url,
+                &lab.dir,
+                settings.pgbench_clients,
+                settings.duration,
+                &event_data,
+            )
+            .await
+        }
+    };
     lab.release(fixture).await;
-    seeded?;
-    let batch = settings.raw_batch.max(1);
-    let duration = settings.duration;
-    let (messages, seconds) =
-        tokio::task::spawn_blocking(move || raw_limit(&path, batch, duration, &event_data))
-            .await??;
+    let (messages, seconds) = raw?;
     result.raw_messages = messages;
     result.raw_s = seconds;
     result.raw_rate = messages as f64 / seconds.max(1e-9);
     Ok(result)
-}
-
-/// The database file of a `sqlite://` URL.
-fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
-    let Some(path) = url.strip_prefix("sqlite://") else {
-        bail!("the ingest scenario runs on SQLite only (got {url})");
-    };
-    Ok(PathBuf::from(path.split('?').next().unwrap_or(path)))
 }
 
 /// One message from each contact, so every conversation exists before the
@@ -229,7 +257,7 @@ async fn http_ingest(
 ) -> anyhow::Result<(RunResult, String)> {
     let base = fixture.servers[0].base.clone();
     let client = api::client();
-    let path = sqlite_path(&fixture.database_url)?;
+    let db = Db::of(&fixture.database_url)?;
 
     // Agent sockets that receive (and drop) every event: the fan-out.
     let frames = Arc::new(AtomicUsize::new(0));
@@ -253,7 +281,7 @@ async fn http_ingest(
         .await?;
 
     seed_conversations(fixture, &client).await?;
-    let setup_messages = count(&path, "SELECT count(*) FROM messages").await?;
+    let setup_messages = db.messages().await?;
 
     // Contacts split among the workers, so one contact has one POST in flight.
     let targets: Arc<Vec<(String, String)>> = Arc::new(
@@ -276,10 +304,10 @@ async fn http_ingest(
         .collect();
 
     tokio::time::sleep_until(start.into()).await;
-    let at_start = count(&path, "SELECT count(*) FROM messages").await?;
+    let at_start = db.messages().await?;
     let started = Instant::now();
     tokio::time::sleep_until(end.into()).await;
-    let at_end = count(&path, "SELECT count(*) FROM messages").await?;
+    let at_end = db.messages().await?;
     let window_s = started.elapsed().as_secs_f64();
 
     let mut outs = Vec::with_capacity(workers.len());
@@ -293,38 +321,15 @@ async fn http_ingest(
         reader.await?;
     }
 
-    let stored = count(&path, "SELECT count(*) FROM messages")
-        .await?
-        .saturating_sub(setup_messages);
+    let stored = db.messages().await?.saturating_sub(setup_messages);
     let seeded = fixture
         .accounts
         .iter()
         .map(|a| a.contacts.len() as u64)
         .sum::<u64>();
-    let indexed = count(
-        &path,
-        &format!("SELECT count(*) FROM message_search WHERE message_search MATCH '{MARK}'"),
-    )
-    .await?
-    .saturating_sub(seeded);
-    let events = count(
-        &path,
-        "SELECT count(*) FROM events WHERE type = 'message.created'",
-    )
-    .await?
-    .saturating_sub(seeded);
-    let event_data = {
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
-            let db = read_only(&path)?;
-            Ok(db.query_row(
-                "SELECT data FROM events WHERE type = 'message.created' ORDER BY seq DESC LIMIT 1",
-                [],
-                |row| row.get(0),
-            )?)
-        })
-        .await??
-    };
+    let indexed = db.indexed().await?.saturating_sub(seeded);
+    let events = db.message_events().await?.saturating_sub(seeded);
+    let event_data = db.latest_message_event().await?;
     let persisted = at_end.saturating_sub(at_start);
     let result = RunResult {
         persisted_rate: persisted as f64 / window_s.max(1e-9),
@@ -403,100 +408,4 @@ async fn count_frames(
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(None)).await;
-}
-
-fn read_only(path: &Path) -> anyhow::Result<Connection> {
-    Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("opening {}", path.display()))
-}
-
-/// One count from the database (a reader beside the running server, under WAL).
-async fn count(path: &Path, sql: &str) -> anyhow::Result<u64> {
-    let (path, sql) = (path.to_path_buf(), sql.to_string());
-    tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
-        let db = read_only(&path)?;
-        let n: i64 = db.query_row(&sql, [], |row| row.get(0))?;
-        Ok(n.max(0) as u64)
-    })
-    .await?
-}
-
-/// The raw limit: for `duration` (after a second of warm-up), transactions of
-/// `batch` contact messages, each what the server writes for one: the message
-/// (its FTS5 row by the schema's trigger), its conversation's counters,
-/// preview and activity, the contact's `last_seen_at`, the account's event
-/// counter and a `message.created` event of the server's size. Returns the
-/// messages committed in the measured time, and that time.
-fn raw_limit(
-    path: &Path,
-    batch: usize,
-    duration: Duration,
-    event_data: &str,
-) -> anyhow::Result<(u64, f64)> {
-    let mut db = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-    db.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-    )?;
-    let conversations: Vec<(i64, i64, i64)> = db
-        .prepare("SELECT account_id, id, contact_id FROM conversations ORDER BY id")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    if conversations.is_empty() {
-        bail!("the raw limit found no conversations in {}", path.display());
-    }
-    let warm_until = Instant::now() + Duration::from_secs(1);
-    let mut measured_from: Option<Instant> = None;
-    let mut messages = 0u64;
-    let mut k = 0usize;
-    loop {
-        let now = Instant::now();
-        if let Some(from) = measured_from {
-            if now - from >= duration {
-                return Ok((messages, (now - from).as_secs_f64()));
-            }
-        } else if now >= warm_until {
-            measured_from = Some(now);
-        }
-        let tx = db.transaction()?;
-        {
-            let mut message = tx.prepare_cached(
-                "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id, body, private, created_at)
-                 VALUES (?1, ?2, 'contact', ?3, ?4, 0, ?5)",
-            )?;
-            let mut conversation = tx.prepare_cached(
-                "UPDATE conversations SET unread_count = unread_count + 1,
-                        waiting_since = coalesce(waiting_since, ?3), last_activity_at = ?3,
-                        last_message_preview = ?4
-                 WHERE account_id = ?1 AND id = ?2",
-            )?;
-            let mut contact =
-                tx.prepare_cached("UPDATE contacts SET last_seen_at = ?2 WHERE id = ?1")?;
-            let mut seq = tx.prepare_cached(
-                "UPDATE accounts SET last_event_seq = last_event_seq + 1 WHERE id = ?1
-                 RETURNING last_event_seq",
-            )?;
-            let mut event = tx.prepare_cached(
-                "INSERT INTO events (account_id, seq, type, at, data)
-                 VALUES (?1, ?2, 'message.created', ?3, ?4)",
-            )?;
-            for _ in 0..batch {
-                let (account, id, contact_id) = conversations[k % conversations.len()];
-                k += 1;
-                let now_ms = chrono::Utc::now().timestamp_millis();
-                let body = format!("ingest message raw-{k} from the bench {MARK}");
-                message.execute(params![account, id, contact_id, body, now_ms])?;
-                conversation.execute(params![account, id, now_ms, body])?;
-                contact.execute(params![contact_id, now_ms])?;
-                let n: i64 = seq.query_row([account], |row| row.get(0))?;
-                event.execute(params![account, n, now_ms, event_data])?;
-            }
-        }
-        tx.commit()?;
-        if measured_from.is_some() {
-            messages += batch as u64;
-        }
-    }
 }
