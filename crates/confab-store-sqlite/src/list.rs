@@ -13,18 +13,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::db_error;
 
-/// How many of the newest matches (per search table) a search ranks.
-///
-/// FTS5 serves `ORDER BY rowid DESC LIMIT n` by walking the doclists
-/// backwards and stops after `n` rows, so the cost of a search is bounded by
-/// this window, not by how many rows the words match. Words with fewer
-/// matches (most searches) are ranked exactly over all of them; a very common
-/// word is ranked among its newest `SEARCH_WINDOW` matches only, so older
-/// conversations that match only such words are not listed at all. Bigger
-/// windows rank more of the history and cost linearly more (the rank and a
-/// `messages` row lookup per match); 2,000 keeps a common word's search
-/// within tens of milliseconds on a 10M-message workspace.
-pub const SEARCH_WINDOW: i64 = 2_000;
+// How many of the newest matches a search ranks per table: shared with
+// PostgreSQL, see `confab_store::listing::SEARCH_WINDOW`.
+pub use confab_store::listing::SEARCH_WINDOW;
 
 /// The user's terms as FTS5 phrases, every one required, in a table's text
 /// column; with `prefix` the last one also matches longer words. Terms hold

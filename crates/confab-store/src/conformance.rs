@@ -7,6 +7,7 @@
 mod attachments;
 mod cases;
 mod fixture;
+pub mod search_window;
 
 pub use attachments::*;
 pub use cases::*;

@@ -8,6 +8,20 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 use crate::cursor::Cursor;
 use crate::model::*;
 
+/// How many of the newest matches (per search table) a search ranks.
+///
+/// SQLite's FTS5 serves `ORDER BY rowid DESC LIMIT n` by walking the
+/// doclists backwards and stops after `n` rows, so the cost of a search is
+/// bounded by this window, not by how many rows the words match (PostgreSQL
+/// walks its tables newest first for common words, see its store). Words with fewer
+/// matches (most searches) are ranked exactly over all of them; a very common
+/// word is ranked among its newest `SEARCH_WINDOW` matches only, so older
+/// conversations that match only such words are not listed at all. Bigger
+/// windows rank more of the history and cost linearly more (the rank and a
+/// `messages` row lookup per match); 2,000 keeps a common word's search
+/// within tens of milliseconds on a 10M-message workspace.
+pub const SEARCH_WINDOW: i64 = 2_000;
+
 /// Sort key for "oldest waiting first" when a conversation is not waiting.
 pub const NOT_WAITING: i64 = i64::MAX;
 
