@@ -188,9 +188,12 @@ fn push_hits(
         MatchPath::Walk => ("ts_match_vq(t.search, q.query)", "t.id"),
         MatchPath::Index => ("t.search @@ q.query", "t.id + 0"),
     };
+    // Ranked outside the window's query, so only the window's rows are
+    // ranked (a word in 14,000 subjects: the newest 2,000).
     qb.push(format!(
-        "(SELECT {cid} AS cid, (-ts_rank(t.search, q.query))::float8 AS rank, {doc} AS doc, {shown} AS shown
-         FROM {table} t CROSS JOIN q WHERE {matching} AND t.account_id = ",
+        "(SELECT w.cid, (-ts_rank(w.search, q.query))::float8 AS rank, w.doc, {shown} AS shown
+         FROM (SELECT {cid} AS cid, t.search, {doc} AS doc
+               FROM {table} t CROSS JOIN q WHERE {matching} AND t.account_id = ",
         cid = table.cid,
         doc = table.doc,
         shown = table.shown,
@@ -202,7 +205,7 @@ fn push_hits(
     }
     qb.push(format!(" ORDER BY {order} DESC LIMIT "))
         .push_bind(SEARCH_WINDOW)
-        .push(")");
+        .push(") w CROSS JOIN q)");
 }
 
 /// Whether the folder counters say a folder page that names an assignee is
