@@ -34,6 +34,28 @@ pub(crate) async fn lock_contact(
     fetch_contact(tx, sql, account, id).await
 }
 
+/// Locks a contact who is writing and marks them seen at `now`, in one
+/// statement (the update takes the same row lock as `lock_contact`).
+pub(crate) async fn lock_contact_seen(
+    tx: &mut PgConnection,
+    account: AccountId,
+    id: ContactId,
+    now: Timestamp,
+) -> StoreResult<Contact> {
+    let sql = format!(
+        "UPDATE contacts SET last_seen_at = $3 WHERE account_id = $1 AND id = $2 RETURNING {CONTACT_COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account.0)
+        .bind(id.0)
+        .bind(now.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .ok_or(StoreError::NotFound("contact"))?;
+    row.contact().map_err(db_error)
+}
+
 async fn fetch_contact(
     tx: &mut PgConnection,
     sql: String,

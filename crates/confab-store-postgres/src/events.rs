@@ -21,22 +21,25 @@ pub(crate) async fn append_event(
     at: Timestamp,
     data: serde_json::Value,
 ) -> StoreResult<i64> {
+    // One statement (one round trip): the account's counter, then the
+    // event with the number it gave; the counter's row lock orders the
+    // account's events until commit.
     let seq: i64 = sqlx::query_scalar(
-        "UPDATE accounts SET last_event_seq = last_event_seq + 1 WHERE id = $1 RETURNING last_event_seq",
+        "WITH next AS (
+             UPDATE accounts SET last_event_seq = last_event_seq + 1 WHERE id = $1
+             RETURNING last_event_seq
+         )
+         INSERT INTO events (account_id, seq, type, at, data)
+         SELECT $1, last_event_seq, $2, $3, $4 FROM next
+         RETURNING seq",
     )
     .bind(account.0)
+    .bind(event_type.as_str())
+    .bind(at.0)
+    .bind(data.to_string())
     .fetch_one(&mut *tx)
     .await
     .map_err(db_error)?;
-    sqlx::query("INSERT INTO events (account_id, seq, type, at, data) VALUES ($1, $2, $3, $4, $5)")
-        .bind(account.0)
-        .bind(seq)
-        .bind(event_type.as_str())
-        .bind(at.0)
-        .bind(data.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
     Ok(seq)
 }
 

@@ -11,7 +11,7 @@ use confab_store::*;
 use sqlx::PgConnection;
 
 use crate::attachments::{attach, fill_attachments};
-use crate::contacts::lock_contact;
+use crate::contacts::lock_contact_seen;
 use crate::conversations::{
     insert_conversation, load_conversation, lock_conversation, save_conversation,
 };
@@ -175,8 +175,8 @@ impl PostgresStore {
         }
         let attachments = attachment_request(&message.attachments)?;
         // The contact's lock serialises their posts: two first messages
-        // cannot both start a conversation.
-        let mut contact = lock_contact(&mut tx, account, contact).await?;
+        // cannot both start a conversation. Taken by marking them seen.
+        let contact = lock_contact_seen(&mut tx, account, contact, now).await?;
         let inbox = crate::accounts::load_inbox(&mut tx, account, inbox).await?;
         let target = match message.conversation_id {
             _ if message.new_conversation => None,
@@ -267,13 +267,6 @@ impl PostgresStore {
         conversation.last_message_preview =
             Some(list_preview(&stored.body, false, &stored.attachments));
         save_conversation(&mut tx, &conversation).await?;
-        contact.last_seen_at = now;
-        sqlx::query("UPDATE contacts SET last_seen_at = $2 WHERE id = $1")
-            .bind(contact.id.0)
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
         let actor = Actor::Contact(contact.id);
         if created_conversation {
             append_event(
