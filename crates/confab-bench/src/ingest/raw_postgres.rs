@@ -50,13 +50,16 @@ pub async fn raw_limit(
     event_data: &str,
 ) -> anyhow::Result<(u64, f64)> {
     let mut db = connect(url).await?;
-    let (lo, hi, n): (i64, i64, i64) =
+    let (lo, hi, n): (Option<i64>, Option<i64>, i64) =
         sqlx::query_as("SELECT min(id), max(id), count(*) FROM conversations")
             .fetch_one(&mut db)
             .await
             .context("reading the conversations for pgbench")?;
     let _ = db.close().await;
-    if n == 0 || hi - lo + 1 != n {
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        bail!("pgbench found no conversations to write into");
+    };
+    if hi - lo + 1 != n {
         bail!("pgbench needs conversations with ids in one run; found {n} in {lo}..={hi}");
     }
     let script_path = dir.join("ingest-raw.pgbench");
@@ -86,8 +89,7 @@ pub async fn raw_limit(
     let report = measured.context("pgbench")?;
     let processed = field(&report, "number of transactions actually processed:")
         .and_then(|v| v.split('/').next()?.trim().parse::<u64>().ok());
-    let tps =
-        field(&report, "tps =").and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok());
+    let tps = rate(&report);
     match (processed, tps) {
         (Some(processed), Some(tps)) if tps > 0.0 => Ok((processed, processed as f64 / tps)),
         _ => bail!("could not read pgbench's report:\n{report}"),
@@ -107,6 +109,20 @@ fn output(mut command: Command) -> anyhow::Result<String> {
         );
     }
     Ok(stdout)
+}
+
+/// pgbench's rate without connection time: PostgreSQL 13 and older print
+/// it after the rate including connections ("excluding connections
+/// establishing"); 14 and newer print only it.
+fn rate(report: &str) -> Option<f64> {
+    let line = report
+        .lines()
+        .find(|line| {
+            line.contains("tps =")
+                && (line.contains("without initial connection") || line.contains("excluding"))
+        })
+        .unwrap_or(report);
+    field(line, "tps =").and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
 }
 
 /// The rest of the report line that starts with `label`.
@@ -129,9 +145,9 @@ mod tests {
             field(report, "number of transactions actually processed:"),
             Some("43123")
         );
-        assert_eq!(
-            field(report, "tps =").and_then(|v| v.split_whitespace().next()),
-            Some("4312.345678")
-        );
+        assert_eq!(rate(report), Some(4312.345678));
+        let old = "tps = 4100.1 (including connections establishing)\n\
+                   tps = 4312.3 (excluding connections establishing)\n";
+        assert_eq!(rate(old), Some(4312.3));
     }
 }
