@@ -321,3 +321,16 @@ fn message_without_text_has_empty_body() {
     assert_eq!(mail.attachments.len(), 1);
     assert_eq!(mail.attachments[0].data, [0, 1, 2]);
 }
+
+/// mail-parser 0.11.9 panics (debug builds: a subtraction past zero in its
+/// quoted-printable decoder) on a part ending in `=C3=` after an unusual
+/// header section; found by `mail_like_bytes_never_panic`. The message is
+/// refused as malformed, or read, but the call returns.
+#[test]
+fn a_message_mail_parser_panics_on_is_refused_not_a_panic() {
+    let raw: &[u8] = b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\
+        <div><blockquote><a href=\"javascript:x\">From: =?UTF-8?B?QW5h?= <ana@example.org>\r\n\
+        \r\n--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=C3=\r\n--b\r\n";
+    let parsed = std::panic::catch_unwind(|| parse_inbound(raw));
+    assert!(parsed.is_ok(), "parse_inbound panicked");
+}
