@@ -66,6 +66,17 @@ struct SearchTable {
     shown: i32,
 }
 
+impl SearchTable {
+    /// The condition that leaves private notes out, unless they are searched.
+    fn privacy(self, private: bool) -> &'static str {
+        if self.table == "messages" && !private {
+            " AND NOT t.private"
+        } else {
+            ""
+        }
+    }
+}
+
 const MESSAGES: SearchTable = SearchTable {
     table: "messages",
     cid: "t.conversation_id",
@@ -121,11 +132,7 @@ async fn estimated_matches(
     account: AccountId,
     private: bool,
 ) -> StoreResult<f64> {
-    let private_filter = if table.table == "messages" && !private {
-        " AND NOT t.private"
-    } else {
-        ""
-    };
+    let private_filter = table.privacy(private);
     let sql = format!(
         "EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t WHERE t.search @@ to_tsquery('simple', '{}') \
          AND t.account_id = {}{private_filter}",
@@ -204,10 +211,8 @@ fn push_hits(
         shown = table.shown,
         table = table.table,
     ))
-    .push_bind(account.0);
-    if table.table == "messages" && !private {
-        qb.push(" AND NOT t.private");
-    }
+    .push_bind(account.0)
+    .push(table.privacy(private));
     qb.push(format!(" ORDER BY {order} DESC LIMIT "))
         .push_bind(SEARCH_WINDOW)
         .push(") w CROSS JOIN q)");
