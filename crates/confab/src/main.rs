@@ -1,5 +1,6 @@
 //! `confab`: serve the help desk, apply migrations, script installs.
 
+mod allocator;
 mod config;
 mod demo;
 mod store;
@@ -70,28 +71,11 @@ enum Admin {
 }
 
 fn main() -> anyhow::Result<()> {
-    limit_malloc_arenas();
+    allocator::limit_arenas();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
         .block_on(run())
-}
-
-/// glibc gives threads that allocate at once arenas of their own (up to
-/// eight per core), and memory freed into an arena stays with the process:
-/// after a burst of searches on 10M messages the server kept 42 MiB with
-/// the default and 32–34 MiB with two (one: 30 MiB, but every thread would
-/// then share one lock). Set before the runtime starts its
-/// threads; `MALLOC_ARENA_MAX` in the environment still wins.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets an allocator parameter; no thread has
-        // been started yet.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-        }
-    }
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -211,6 +195,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let store = store::open(&settings.database_url).await?;
+    allocator::spawn_trimmer();
     if settings.demo {
         let password_hash = hash(demo::ADMIN_PASSWORD.into()).await?;
         if demo::seed(store.as_ref(), password_hash, SystemClock.now()).await? {
