@@ -309,6 +309,17 @@ proptest! {
         }
     }
 
+    /// Only a snooze sets a timer: whoever acts otherwise (a contact
+    /// writing, above all) need not wake the scheduler.
+    #[test]
+    fn only_a_snooze_sets_a_timer(folder in any_folder(), kind in any_kind(), action in any_action()) {
+        if let Ok(outcome) = transition(folder, kind, action) {
+            if let SnoozeTimer::Set(_) = outcome.timer {
+                prop_assert!(matches!(action, Action::Snooze { .. }), "{action:?} set a timer");
+            }
+        }
+    }
+
     /// Invariants hold over any history of actions and contact messages.
     #[test]
     fn invariants_hold_over_random_histories(
