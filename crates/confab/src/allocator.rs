@@ -32,20 +32,23 @@ pub fn limit_arenas() {
 }
 
 /// Starts a task that, once a second, gives the free memory the allocator
-/// holds back to the system when it has grown by more than [`TRIM_SLACK`]
-/// since the last time (a burst of requests ended). While nothing is
-/// freed it only reads the allocator's statistics.
+/// holds back to the system: at once when it has grown by more than
+/// [`TRIM_SLACK`] since the last time (a burst of requests ended), and
+/// otherwise once the server has gone quiet (no change over a second) with
+/// anything freed since. While nothing changes it only reads the
+/// allocator's statistics.
 pub fn spawn_trimmer() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     tokio::spawn(async {
         let mut ticks = tokio::time::interval(TRIM_EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut trimmed_at = 0usize;
+        let mut last = 0usize;
         loop {
             ticks.tick().await;
             // SAFETY: mallinfo2 reads the allocator's statistics.
             let free = unsafe { libc::mallinfo2() }.fordblks;
-            if should_trim(free, trimmed_at) {
+            if should_trim(free, last, trimmed_at) {
                 // SAFETY: malloc_trim releases free pages; it takes the
                 // arenas' locks like any allocation does.
                 unsafe {
@@ -55,14 +58,16 @@ pub fn spawn_trimmer() {
             } else {
                 trimmed_at = trimmed_at.min(free);
             }
+            last = free;
         }
     });
 }
 
-/// Whether the allocator's free bytes (`free`) have grown enough since the
-/// last trim left it with `trimmed_at` free bytes.
-fn should_trim(free: usize, trimmed_at: usize) -> bool {
-    free > trimmed_at.saturating_add(TRIM_SLACK)
+/// Whether to trim, given the allocator's free bytes now (`free`), a tick
+/// ago (`last`) and after the last trim (`trimmed_at`): grown past the
+/// slack, or grown at all and still since the last tick.
+fn should_trim(free: usize, last: usize, trimmed_at: usize) -> bool {
+    free > trimmed_at.saturating_add(TRIM_SLACK) || (free > trimmed_at && free == last)
 }
 
 #[cfg(test)]
@@ -70,12 +75,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trims_only_when_free_memory_grew_past_the_slack() {
-        assert!(!should_trim(0, 0));
-        assert!(!should_trim(TRIM_SLACK, 0));
-        assert!(should_trim(TRIM_SLACK + 1, 0));
-        assert!(!should_trim(5 << 20, 4 << 20));
-        assert!(should_trim(usize::MAX, usize::MAX - 1 - TRIM_SLACK));
-        assert!(!should_trim(usize::MAX, usize::MAX));
+    fn trims_after_a_burst_or_once_quiet() {
+        const MIB: usize = 1 << 20;
+        // Nothing freed since the last trim: never.
+        assert!(!should_trim(0, 0, 0));
+        assert!(!should_trim(4 * MIB, 4 * MIB, 4 * MIB));
+        // Still moving, within the slack: not yet.
+        assert!(!should_trim(TRIM_SLACK, 0, 0));
+        assert!(!should_trim(5 * MIB, 4 * MIB + 1, 4 * MIB));
+        // Grown past the slack: at once, moving or not.
+        assert!(should_trim(TRIM_SLACK + 1, 0, 0));
+        assert!(should_trim(usize::MAX, 0, usize::MAX - 1 - TRIM_SLACK));
+        // Grown a little, and quiet for a tick: now.
+        assert!(should_trim(5 * MIB, 5 * MIB, 4 * MIB));
     }
 }
