@@ -313,10 +313,10 @@ proptest! {
     /// writing, above all) need not wake the scheduler.
     #[test]
     fn only_a_snooze_sets_a_timer(folder in any_folder(), kind in any_kind(), action in any_action()) {
-        if let Ok(outcome) = transition(folder, kind, action) {
-            if let SnoozeTimer::Set(_) = outcome.timer {
-                prop_assert!(matches!(action, Action::Snooze { .. }), "{action:?} set a timer");
-            }
+        if let Ok(outcome) = transition(folder, kind, action)
+            && let SnoozeTimer::Set(_) = outcome.timer
+        {
+            prop_assert!(matches!(action, Action::Snooze { .. }), "{action:?} set a timer");
         }
     }
 
