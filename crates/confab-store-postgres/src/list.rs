@@ -37,33 +37,14 @@ fn tsquery_text(search: &SearchQuery, prefix: bool) -> Option<String> {
     Some(parts.join(" & "))
 }
 
-/// Put after every character that is neither a letter, a digit nor a space
-/// while `ts_headline` runs, and removed from its result. PostgreSQL's
-/// parser reads `ana@example.com`, `shop.example.com/x-y` or `1.5` as single
-/// tokens (which the index, built from the text with those characters made
-/// spaces, never holds, so nothing in them would be highlighted) and drops
-/// `<b>`-like HTML tags from headlines; the mark splits such tokens into
-/// the words the index has and keeps the text as written.
-const SPLIT: char = '\u{E004}';
-
-/// `ts_headline` options: the highlight sentinels around matches, a short
-/// stretch of text around the best match.
-fn headline_options() -> String {
-    let (start, end, ellipsis) = (highlight::START, highlight::END, highlight::ELLIPSIS);
-    format!(
-        "StartSel={start}, StopSel={end}, MaxWords=20, MinWords=5, FragmentDelimiter={ellipsis}"
-    )
-}
-
 /// A search table: its name and, for messages, whether private notes are left out.
 #[derive(Debug, Clone, Copy)]
 struct SearchTable {
     table: &'static str,
-    /// The columns a hit gives: its conversation, its text, and whether it
-    /// is the conversation's own search text (1) or a message (0).
+    /// The columns a hit gives: its conversation, and its message (none for
+    /// a hit on the conversation's own search text).
     cid: &'static str,
-    doc: &'static str,
-    shown: i32,
+    message: &'static str,
 }
 
 impl SearchTable {
@@ -80,14 +61,12 @@ impl SearchTable {
 const MESSAGES: SearchTable = SearchTable {
     table: "messages",
     cid: "t.conversation_id",
-    doc: "t.body",
-    shown: 0,
+    message: "t.id",
 };
 const CONVERSATIONS: SearchTable = SearchTable {
     table: "conversations",
     cid: "t.id",
-    doc: "t.search_text",
-    shown: 1,
+    message: "NULL::bigint",
 };
 
 /// How a search table's newest [`SEARCH_WINDOW`] matches are found.
@@ -96,6 +75,12 @@ enum MatchPath {
     /// The GIN index gives every match; each is read from the table and the
     /// newest window kept. Costs about one row read per match.
     Index,
+    /// As `Index`, but the matches from id `from` up first: PostgreSQL ANDs
+    /// the GIN matches with the primary key's range, and reads only the
+    /// rows in both. The older matches are read only when the range holds
+    /// fewer than the window. Costs a bitmap of the range's ids (about 30 ns
+    /// each) and a row read per match in the range.
+    Range { from: i64 },
     /// The table is walked newest first (its primary key backwards) and the
     /// walk stops at the window's last match. Costs about window × rows ÷
     /// matches row reads, but no GIN read: GIN has no order, and reading a
@@ -104,27 +89,61 @@ enum MatchPath {
     Walk,
 }
 
-/// The path with fewer row reads for `matches` estimated matches among
-/// `rows`: a match read through the index (random, from the bitmap) costs
-/// about three rows of a walk (sequential, in the table's order), measured
-/// on 10M messages (9,976 matches in 28 ms; 40,489 rows walked in 25 ms).
-/// A table never analysed has no row count (`reltuples` -1): the index,
-/// whose cost is bounded by the real matches, not by a guess.
-fn match_path(matches: f64, rows: f64) -> MatchPath {
-    let window = SEARCH_WINDOW as f64;
-    if rows > 0.0 && matches > window && 3.0 * matches * matches > window * rows.max(matches) {
-        MatchPath::Walk
-    } else {
-        MatchPath::Index
-    }
+/// What one search table's path is chosen from.
+#[derive(Debug, Clone, Copy)]
+struct TableEstimate {
+    /// The planner's estimate of the search's matches.
+    matches: f64,
+    /// Its estimate for a word outside its statistics (it guesses the same
+    /// for every such word): an estimate no higher is a guess.
+    unknown: f64,
+    /// The table's row count (`reltuples`, -1 before it was ever analysed).
+    rows: f64,
+    /// The table's highest id.
+    max_id: i64,
 }
 
-/// The planner's estimate of a table's matches for a tsquery text (from the
-/// column's statistics of common words). The text and account are written
-/// into the statement as constants: a bound parameter would be planned
-/// without its value, and the planner would guess. The text holds letters,
-/// digits and tsquery operators only (`tsquery_text`); quotes are doubled
-/// all the same.
+/// How much wider than the estimate says the window spans a range is taken.
+const RANGE_MARGIN: f64 = 1.5;
+/// The widest range taken (ids): its bitmap costs about 9 ms.
+const RANGE_MAX_IDS: f64 = 300_000.0;
+
+/// The path with fewer row reads. A match read through the index (random,
+/// from the bitmap) costs about three rows of a walk (sequential, in the
+/// table's order), measured on 10M messages (9,976 matches in 28 ms; 40,489
+/// rows walked in 25 ms). The window of a word whose estimate comes from
+/// the statistics spans about window × rows ÷ matches ids: when that is
+/// narrow (a word in 14,000 of 1M subjects: 141,000 ids) the range goes
+/// first (2,667 rows read instead of 14,000; 15 ms instead of 36). A table
+/// never analysed has no row count: the index, whose cost is bounded by the
+/// real matches, not by a guess.
+fn match_path(estimate: TableEstimate) -> MatchPath {
+    let TableEstimate {
+        matches,
+        unknown,
+        rows,
+        max_id,
+    } = estimate;
+    let window = SEARCH_WINDOW as f64;
+    if rows <= 0.0 || matches <= window {
+        return MatchPath::Index;
+    }
+    if 3.0 * matches * matches > window * rows.max(matches) {
+        return MatchPath::Walk;
+    }
+    let span = RANGE_MARGIN * window * rows / matches;
+    if matches > unknown * 1.01 && span <= RANGE_MAX_IDS && span < rows / 2.0 {
+        return MatchPath::Range {
+            from: max_id.saturating_sub(span as i64),
+        };
+    }
+    MatchPath::Index
+}
+
+/// The planner's estimate of a table's matches for a tsquery expression
+/// (from the column's statistics of common words). The query and account
+/// are written into the statement as constants: a bound parameter would be
+/// planned without its value, and the planner would guess.
 async fn estimated_matches(
     pool: &PgPool,
     table: SearchTable,
@@ -134,11 +153,9 @@ async fn estimated_matches(
 ) -> StoreResult<f64> {
     let private_filter = table.privacy(private);
     let sql = format!(
-        "EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t WHERE t.search @@ to_tsquery('simple', '{}') \
+        "EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t WHERE t.search @@ {tsquery} \
          AND t.account_id = {}{private_filter}",
-        table.table,
-        tsquery.replace('\'', "''"),
-        account.0,
+        table.table, account.0,
     );
     // Not prepared: every search has its own text, and prepared statements
     // would push the hot ones out of the connection's statement cache.
@@ -149,6 +166,17 @@ async fn estimated_matches(
         .map_err(db_error)?;
     Ok(plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0))
 }
+
+/// `to_tsquery('simple', '…')` for a tsquery text. The text holds letters,
+/// digits and tsquery operators only (`tsquery_text`); quotes are doubled
+/// all the same.
+fn to_tsquery_sql(text: &str) -> String {
+    format!("to_tsquery('simple', '{}')", text.replace('\'', "''"))
+}
+
+/// A tsquery no row matches and the statistics cannot know: the index text
+/// holds letters and digits only.
+const NO_WORD: &str = "'~'::tsquery";
 
 /// Chooses each search table's path (messages, conversations) from the
 /// planner's estimate of its matches and the table's row count. PostgreSQL's
@@ -167,56 +195,200 @@ async fn choose_paths(
     else {
         return Ok(None);
     };
-    let (messages, conversations): (f32, f32) = sqlx::query_as(
-        "SELECT (SELECT reltuples FROM pg_class WHERE oid = 'messages'::regclass),
-                (SELECT reltuples FROM pg_class WHERE oid = 'conversations'::regclass)",
-    )
-    .fetch_one(pool)
-    .await
-    .map_err(db_error)?;
-    let mut paths = Vec::with_capacity(2);
-    for (table, rows) in [(MESSAGES, messages), (CONVERSATIONS, conversations)] {
-        let matches = estimated_matches(pool, table, &typed, account, private)
-            .await?
-            .max(estimated_matches(pool, table, &whole, account, private).await?);
-        paths.push(match_path(matches, f64::from(rows)));
-    }
-    Ok(Some((paths[0], paths[1])))
+    let (typed, whole) = (to_tsquery_sql(&typed), to_tsquery_sql(&whole));
+    let table = |table: SearchTable| {
+        let (typed, whole) = (typed.clone(), whole.clone());
+        async move {
+            let sizes = async {
+                sqlx::query_as::<_, (f32, Option<i64>)>(sqlx::AssertSqlSafe(format!(
+                    "SELECT (SELECT reltuples FROM pg_class WHERE oid = '{0}'::regclass),
+                            (SELECT max(id) FROM {0})",
+                    table.table
+                )))
+                .fetch_one(pool)
+                .await
+                .map_err(db_error)
+            };
+            let estimate = |text| estimated_matches(pool, table, text, account, private);
+            let ((rows, max_id), typed, whole, unknown) =
+                tokio::try_join!(sizes, estimate(&typed), estimate(&whole), estimate(NO_WORD),)?;
+            StoreResult::Ok(match_path(TableEstimate {
+                matches: typed.max(whole),
+                unknown,
+                rows: f64::from(rows),
+                max_id: max_id.unwrap_or(0),
+            }))
+        }
+    };
+    // Eight small queries, sent at once on as many connections.
+    let (messages, conversations) = tokio::try_join!(table(MESSAGES), table(CONVERSATIONS))?;
+    Ok(Some((messages, conversations)))
 }
 
-/// Appends one table's hits: its newest [`SEARCH_WINDOW`] matches by `path`
-/// with their rank, the negated `ts_rank` (smaller is better, like SQLite's).
-fn push_hits(
-    qb: &mut QueryBuilder<Postgres>,
+/// A conversation's best hit in one search table: its rank (the negated
+/// `ts_rank`, smaller is better, like SQLite's) and where its snippet comes
+/// from.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    conversation: i64,
+    rank: f64,
+    snippet: Snippet,
+}
+
+/// Where a hit's snippet comes from. When a conversation has several hits,
+/// the first of these kinds wins (as on SQLite): a message's body, else none
+/// for a hit on the number alone, else the conversation's search text — the
+/// index text, number, name and address run together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Snippet {
+    Message(i64),
+    Nothing,
+    SearchText,
+}
+
+impl Snippet {
+    /// As the page query's `mid`: the message, 0 for none, NULL for the
+    /// search text.
+    fn as_mid(self) -> Option<i64> {
+        match self {
+            Snippet::Message(id) => Some(id),
+            Snippet::Nothing => Some(0),
+            Snippet::SearchText => None,
+        }
+    }
+}
+
+/// One table's hits: its newest [`SEARCH_WINDOW`] matches found by `path`,
+/// ranked, then each conversation's best (for messages, the best message).
+async fn table_hits(
+    pool: &PgPool,
     table: SearchTable,
     path: MatchPath,
+    tsquery: &str,
     account: AccountId,
     private: bool,
-) {
+) -> StoreResult<Vec<Hit>> {
     // `ts_match_vq` is `@@` as a plain function, which no index serves: the
     // planner walks the primary key for the order instead. `id + 0` is no
     // index's order: the planner takes the GIN matches and sorts them.
-    let (matching, order) = match path {
-        MatchPath::Walk => ("ts_match_vq(t.search, q.query)", "t.id"),
-        MatchPath::Index => ("t.search @@ q.query", "t.id + 0"),
+    let (matching, order, from) = match path {
+        MatchPath::Walk => ("ts_match_vq(t.search, q.query)", "t.id", None),
+        MatchPath::Index => ("t.search @@ q.query", "t.id + 0", None),
+        MatchPath::Range { from } => ("t.search @@ q.query", "t.id + 0", Some(from)),
     };
+    let window = |qb: &mut QueryBuilder<Postgres>, range: &str| {
+        qb.push(format!(
+            "SELECT {cid} AS cid, t.search, {mid} AS mid, t.id
+             FROM {table} t CROSS JOIN q WHERE {matching}{range} AND t.account_id = ",
+            cid = table.cid,
+            mid = table.message,
+            table = table.table,
+        ))
+        .push_bind(account.0)
+        .push(table.privacy(private));
+        qb.push(format!(" ORDER BY {order} DESC LIMIT "))
+            .push_bind(SEARCH_WINDOW);
+    };
+    let mut qb = QueryBuilder::<Postgres>::new("WITH q AS (SELECT to_tsquery('simple', ");
+    qb.push_bind(tsquery.to_string()).push(") AS query), ");
+    match from {
+        // The range's bound is written as a constant, so that the planner
+        // sees how narrow it is and ANDs it with the GIN matches; the older
+        // matches are read only when the range held fewer than the window.
+        Some(from) => {
+            qb.push("recent AS MATERIALIZED (");
+            window(&mut qb, &format!(" AND t.id >= {from}"));
+            qb.push("), older AS (");
+            window(
+                &mut qb,
+                &format!(" AND t.id < {from} AND (SELECT count(*) FROM recent) < {SEARCH_WINDOW}"),
+            );
+            qb.push(
+                "), w AS (SELECT * FROM (SELECT * FROM recent UNION ALL SELECT * FROM older) u
+                 ORDER BY u.id DESC LIMIT ",
+            )
+            .push_bind(SEARCH_WINDOW)
+            .push(")");
+        }
+        None => {
+            qb.push("w AS (");
+            window(&mut qb, "");
+            qb.push(")");
+        }
+    }
     // Ranked outside the window's query, so only the window's rows are
     // ranked (a word in 14,000 subjects: the newest 2,000).
-    qb.push(format!(
-        "(SELECT w.cid, (-ts_rank(w.search, q.query))::float8 AS rank, w.doc, {shown} AS shown
-         FROM (SELECT {cid} AS cid, t.search, {doc} AS doc
-               FROM {table} t CROSS JOIN q WHERE {matching} AND t.account_id = ",
-        cid = table.cid,
-        doc = table.doc,
-        shown = table.shown,
-        table = table.table,
-    ))
-    .push_bind(account.0)
-    .push(table.privacy(private));
-    qb.push(format!(" ORDER BY {order} DESC LIMIT "))
-        .push_bind(SEARCH_WINDOW)
-        .push(") w CROSS JOIN q)");
+    qb.push(
+        " SELECT DISTINCT ON (w.cid) w.cid, (-ts_rank(w.search, q.query))::float8 AS rank, w.mid
+         FROM w CROSS JOIN q ORDER BY w.cid, rank",
+    );
+    // A range's statement is its own text (the bound): not prepared.
+    let rows = qb
+        .build()
+        .persistent(from.is_none())
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(Hit {
+                conversation: row.try_get("cid")?,
+                rank: row.try_get("rank")?,
+                snippet: row
+                    .try_get::<Option<i64>, _>("mid")?
+                    .map_or(Snippet::SearchText, Snippet::Message),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(db_error)
 }
+
+/// The conversation a search for `#number` names, as a hit ranked first.
+async fn number_hit(pool: &PgPool, account: AccountId, number: i64) -> StoreResult<Vec<Hit>> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM conversations WHERE account_id = $1 AND number = $2")
+            .bind(account.0)
+            .bind(number)
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+    Ok(ids
+        .into_iter()
+        .map(|conversation| Hit {
+            conversation,
+            rank: NUMBER_RANK,
+            snippet: Snippet::Nothing,
+        })
+        .collect())
+}
+
+/// The rank of the conversation a search's number names: before any text hit.
+const NUMBER_RANK: f64 = -1_000_000.0;
+
+/// Each conversation's best hit over the tables, in the list's order (rank,
+/// then id): its best rank, and its snippet's source (see [`Snippet`]).
+fn best_hits(tables: impl IntoIterator<Item = Vec<Hit>>) -> Vec<Hit> {
+    let mut best: std::collections::HashMap<i64, Hit> = std::collections::HashMap::new();
+    for hit in tables.into_iter().flatten() {
+        best.entry(hit.conversation)
+            .and_modify(|kept| {
+                kept.rank = kept.rank.min(hit.rank);
+                kept.snippet = kept.snippet.min(hit.snippet);
+            })
+            .or_insert(hit);
+    }
+    let mut hits: Vec<Hit> = best.into_values().collect();
+    hits.sort_by(|a, b| {
+        a.rank
+            .total_cmp(&b.rank)
+            .then(a.conversation.cmp(&b.conversation))
+    });
+    hits
+}
+
+/// How many of the best hits the first page query takes (times the page):
+/// most pages are filled from the best few, and each hit costs a row read.
+const FIRST_HITS_PER_ROW: usize = 4;
 
 /// Whether the folder counters say a folder page that names an assignee is
 /// empty (the folder holds none of theirs, or scope and filter name two):
@@ -287,87 +459,48 @@ pub(crate) async fn list(
 
     // Hits: messages (private notes only when asked), the conversations'
     // search text (number, subject, contact), each table's newest
-    // SEARCH_WINDOW matches, and the conversation number. A rank is the
-    // negated ts_rank, so that smaller is better (like SQLite's bm25) and
-    // the keyset is "ascending rank, then id".
+    // SEARCH_WINDOW matches, and the conversation number. The tables are
+    // searched at once, on two connections: a common word's two windows
+    // (one walked, one read through the index) take about as long each.
     let tsquery = tsquery_text(search, true);
     let private = query.search_private;
     let paths = choose_paths(pool, search, account, private).await?;
-    let mut qb = QueryBuilder::<Postgres>::new("WITH ");
-    if let Some(text) = &tsquery {
-        qb.push("q AS (SELECT to_tsquery('simple', ")
-            .push_bind(text.clone())
-            .push(") AS query), ");
-    }
-    qb.push("hits AS (");
-    if let Some((messages, conversations)) = paths {
-        push_hits(&mut qb, MESSAGES, messages, account, private);
-        qb.push(" UNION ALL ");
-        push_hits(&mut qb, CONVERSATIONS, conversations, account, private);
-    }
-    if let Some(number) = search.number {
-        if tsquery.is_some() {
-            qb.push(" UNION ALL ");
+    let text_hits = async {
+        match (&tsquery, paths) {
+            (Some(text), Some((messages, conversations))) => {
+                let (messages, conversations) = tokio::try_join!(
+                    table_hits(pool, MESSAGES, messages, text, account, private),
+                    table_hits(pool, CONVERSATIONS, conversations, text, account, private),
+                )?;
+                Ok(vec![messages, conversations])
+            }
+            _ => Ok(Vec::new()),
         }
-        qb.push(
-            "SELECT c.id AS cid, (-1000000.0)::float8 AS rank, NULL::text AS doc, 1 AS shown
-             FROM conversations c WHERE c.account_id = ",
-        )
-        .push_bind(account.0)
-        .push(" AND c.number = ")
-        .push_bind(number);
-    }
-    // Per conversation its best rank, and the text its snippet comes from:
-    // its best message hit when it has one (a hit on the subject or contact
-    // would show the index text: number, name and address run together).
-    // ts_headline is costly, so PostgreSQL evaluates it after the sort and
-    // limit: only for the rows of the page.
-    qb.push(
-        "), best AS (SELECT DISTINCT ON (cid) cid, MIN(rank) OVER (PARTITION BY cid) AS rank, doc
-         FROM hits ORDER BY cid, shown, rank) ",
-    );
-    qb.push(format!(
-        "SELECT {CONVERSATION_COLUMNS}, best.rank AS search_rank, "
-    ));
-    if tsquery.is_some() {
-        qb.push(
-            "ts_headline('simple', regexp_replace(best.doc, '([^[:alnum:][:space:]])', '\\1' || ",
-        )
-        .push_bind(SPLIT.to_string())
-        .push(", 'g'), q.query, ")
-        .push_bind(headline_options())
-        .push(") AS snippet FROM best JOIN conversations c ON c.id = best.cid CROSS JOIN q WHERE");
-    } else {
-        qb.push("NULL::text AS snippet FROM best JOIN conversations c ON c.id = best.cid WHERE");
-    }
-    push_filters(&mut qb, account, query);
+    };
+    let numbered = async {
+        match search.number {
+            Some(number) => number_hit(pool, account, number).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let (mut tables, numbered) = tokio::try_join!(text_hits, numbered)?;
+    tables.push(numbered);
+    let mut hits = best_hits(tables);
     if let Some(cursor) = query.cursor {
-        let rank = key_rank(cursor.key);
-        qb.push(" AND (best.rank > ")
-            .push_bind(rank)
-            .push(" OR (best.rank = ")
-            .push_bind(rank)
-            .push(" AND c.id > ")
-            .push_bind(cursor.id)
-            .push("))");
+        let (rank, id) = (key_rank(cursor.key), cursor.id);
+        hits.retain(|hit| hit.rank > rank || (hit.rank == rank && hit.conversation > id));
     }
-    qb.push(" ORDER BY best.rank, c.id LIMIT ")
-        .push_bind(i64::from(query.limit) + 1);
-    let rows = qb.build().fetch_all(pool).await.map_err(db_error)?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let conversation = row.conversation().map_err(db_error)?;
-        let rank: f64 = row.try_get("search_rank").map_err(db_error)?;
-        let snippet: Option<String> = row.try_get("snippet").map_err(db_error)?;
-        items.push((
-            ListedConversation {
-                conversation,
-                snippet: snippet.map(|s| highlight::render(&s.replace(SPLIT, ""))),
-            },
-            rank,
-        ));
+    // The page: the best hits whose conversations pass the filters. Most
+    // pages fill from the first few hits; the rest are read only if not.
+    let wanted = query.limit as usize + 1;
+    let terms = tsquery.as_ref().map(|_| search.terms.as_slice());
+    let first = hits.len().min(wanted * FIRST_HITS_PER_ROW);
+    let mut rows = page_rows(pool, account, query, terms, &hits[..first]).await?;
+    if rows.len() < wanted && first < hits.len() {
+        rows.extend(page_rows(pool, account, query, terms, &hits[first..]).await?);
     }
-    let page = cut_page(items, query.limit, |(item, rank)| {
+    rows.truncate(wanted);
+    let page = cut_page(rows, query.limit, |(item, rank)| {
         confab_store::cursor::Cursor {
             key: rank_key(*rank),
             id: item.conversation.id.0,
@@ -379,23 +512,106 @@ pub(crate) async fn list(
     })
 }
 
+/// The listed conversations of `hits` (in the list's order) that pass the
+/// query's filters, at most a page and one, each with its rank and a
+/// snippet: from its message hit's body, or else from its own search text.
+async fn page_rows(
+    pool: &PgPool,
+    account: AccountId,
+    query: &ConversationQuery,
+    terms: Option<&[String]>,
+    hits: &[Hit],
+) -> StoreResult<Vec<(ListedConversation, f64)>> {
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Postgres>::new("WITH h AS (SELECT * FROM unnest(");
+    qb.push_bind(hits.iter().map(|h| h.conversation).collect::<Vec<i64>>())
+        .push("::bigint[], ")
+        .push_bind(hits.iter().map(|h| h.rank).collect::<Vec<f64>>())
+        .push("::float8[], ")
+        .push_bind(
+            hits.iter()
+                .map(|h| h.snippet.as_mid())
+                .collect::<Vec<Option<i64>>>(),
+        )
+        .push("::bigint[]) AS h(cid, rank, mid)) ");
+    // The snippet's text: its message hit's body, or else its own search
+    // text; none for a hit on the number alone.
+    qb.push(format!(
+        "SELECT {CONVERSATION_COLUMNS}, h.rank AS search_rank,
+         CASE WHEN h.mid = 0 THEN NULL
+              ELSE COALESCE((SELECT m.body FROM messages m WHERE m.id = h.mid), c.search_text)
+         END AS doc"
+    ));
+    qb.push(" FROM h JOIN conversations c ON c.id = h.cid WHERE");
+    push_filters(&mut qb, account, query);
+    qb.push(" ORDER BY h.rank, c.id LIMIT ")
+        .push_bind(i64::from(query.limit) + 1);
+    let rows = qb.build().fetch_all(pool).await.map_err(db_error)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let conversation = row.conversation().map_err(db_error)?;
+        let rank: f64 = row.try_get("search_rank").map_err(db_error)?;
+        let doc: Option<String> = row.try_get("doc").map_err(db_error)?;
+        let snippet = doc
+            .zip(terms)
+            .and_then(|(doc, terms)| highlight::snippet(&doc, terms, true));
+        items.push((
+            ListedConversation {
+                conversation,
+                snippet: snippet.map(|s| highlight::render(&s)),
+            },
+            rank,
+        ));
+    }
+    Ok(items)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn path(matches: f64, unknown: f64, rows: f64) -> MatchPath {
+        match_path(TableEstimate {
+            matches,
+            unknown,
+            rows,
+            max_id: rows as i64,
+        })
+    }
+
     #[test]
     fn rare_words_take_the_index_and_common_ones_the_walk() {
-        // 10M messages: a word in 100 or in 44,000 (the planner's guess for
-        // any word outside its statistics) is read through the index ...
-        assert_eq!(match_path(100.0, 1e7), MatchPath::Index);
-        assert_eq!(match_path(44_140.0, 1e7), MatchPath::Index);
+        // 10M messages, where a word outside the statistics is guessed at
+        // 49,752: a word in 100 or any unknown word is read through the index ...
+        assert_eq!(path(100.0, 49_752.0, 1e7), MatchPath::Index);
+        assert_eq!(path(49_752.0, 49_752.0, 1e7), MatchPath::Index);
         // ... one in 5 % of them is walked (40,000 rows for the window).
-        assert_eq!(match_path(500_000.0, 1e7), MatchPath::Walk);
+        assert_eq!(path(500_000.0, 49_752.0, 1e7), MatchPath::Walk);
         // Never a walk when the window holds every match, nor for no rows.
-        assert_eq!(match_path(2_000.0, 2_000.0), MatchPath::Index);
-        assert_eq!(match_path(0.0, 0.0), MatchPath::Index);
+        assert_eq!(path(2_000.0, 0.0, 2_000.0), MatchPath::Index);
+        assert_eq!(path(0.0, 0.0, 0.0), MatchPath::Index);
         // Unknown row counts (never analysed: -1): the index.
-        assert_eq!(match_path(3_000.0, -1.0), MatchPath::Index);
-        assert_eq!(match_path(3_000.0, 0.0), MatchPath::Index);
+        assert_eq!(path(3_000.0, 0.0, -1.0), MatchPath::Index);
+        assert_eq!(path(3_000.0, 0.0, 0.0), MatchPath::Index);
+    }
+
+    #[test]
+    fn a_known_word_with_a_narrow_window_reads_its_range_first() {
+        // 14,130 of 1M subjects (the statistics know it; unknown words are
+        // guessed at 5,000): the window spans about 141,500 ids, 212,000
+        // with the margin.
+        assert_eq!(
+            path(14_130.0, 5_000.0, 1e6),
+            MatchPath::Range { from: 787_686 }
+        );
+        // The same figure as a guess: the index, whatever the span.
+        assert_eq!(path(5_000.0, 5_000.0, 1e6), MatchPath::Index);
+        // A known word whose window would span too many ids (10,000 of 10M
+        // messages: 3M ids): the index.
+        assert_eq!(path(10_000.0, 5_000.0, 1e7), MatchPath::Index);
+        // A range over half the table or more saves little: the index.
+        assert_eq!(path(4_000.0, 100.0, 100_000.0), MatchPath::Index);
     }
 }

@@ -29,6 +29,24 @@ impl Backend {
         }
     }
 
+    /// The label, and for PostgreSQL its version and the setting that
+    /// decides how much of the data it keeps in its own memory (the queries'
+    /// figures move with it): "PostgreSQL 15.20, shared_buffers 128MB".
+    pub async fn describe(&self) -> String {
+        match self {
+            Backend::Sqlite => self.label().to_string(),
+            Backend::Postgres { server_url } => match postgres_settings(server_url).await {
+                Ok((version, buffers)) => {
+                    format!("PostgreSQL {version}, `shared_buffers` {buffers}")
+                }
+                Err(error) => {
+                    eprintln!("warning: reading PostgreSQL's settings: {error:#}");
+                    self.label().to_string()
+                }
+            },
+        }
+    }
+
     /// A new empty database (no file or database yet for SQLite; a created,
     /// unmigrated one for PostgreSQL): its URL and the PostgreSQL name.
     pub async fn empty(&self, dir: &Path, n: usize) -> anyhow::Result<(String, Option<String>)> {
@@ -175,6 +193,23 @@ async fn count_postgres(url: &str) -> anyhow::Result<(u64, u64)> {
     use sqlx::postgres::PgConnectOptions;
     let connection = PgConnectOptions::from_str(url)?.connect().await;
     count_rows(connection.with_context(|| format!("opening {url}"))?).await
+}
+
+/// PostgreSQL's version and `shared_buffers`.
+async fn postgres_settings(url: &str) -> anyhow::Result<(String, String)> {
+    use sqlx::Connection;
+    use sqlx::postgres::PgConnectOptions;
+    let mut connection = PgConnectOptions::from_str(url)?
+        .connect()
+        .await
+        .with_context(|| format!("opening {url}"))?;
+    let settings: (String, String) = sqlx::query_as(
+        "SELECT current_setting('server_version'), current_setting('shared_buffers')",
+    )
+    .fetch_one(&mut connection)
+    .await?;
+    let _ = connection.close().await;
+    Ok(settings)
 }
 
 /// Conversations and messages in a SQLite file.

@@ -23,7 +23,8 @@ use self::startup::{Starts, timed_start};
 
 /// Everything the scenario measured.
 pub struct ScaleResult {
-    pub backend: &'static str,
+    /// The database, as the report names it (for PostgreSQL with its settings).
+    pub backend: String,
     pub filled: Filled,
     pub runs: usize,
     /// Empty database, first start (migrations run).
@@ -181,7 +182,7 @@ async fn measure(
     server.stop().await;
     let queries = queries?;
     Ok(ScaleResult {
-        backend: backend.label(),
+        backend: backend.describe().await,
         filled,
         runs,
         empty_first,

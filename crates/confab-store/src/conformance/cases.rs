@@ -1525,6 +1525,35 @@ pub async fn search_combines_with_filters_and_pages(store: &dyn Store) {
     }
     seen.sort();
     assert_eq!(seen, ids);
+    // A filter that leaves out every hit but the last ranked: a store that
+    // fills pages from the best hits first must still reach it.
+    let mut gadgets = Vec::new();
+    for n in 0..10 {
+        let contact = f.new_contact(store, &format!("Gadget owner {n}")).await;
+        gadgets.push(
+            f.contact_writes(store, &f.chat, &contact, "gadget fault", at(20 + n))
+                .await
+                .conversation
+                .id,
+        );
+    }
+    let last = *gadgets.last().unwrap();
+    store
+        .act_on_conversation(f.account, last, FolderAction::Close, Actor::System, at(40))
+        .await
+        .unwrap();
+    let closed_gadgets = ConversationQuery {
+        folder: Some(Folder::Closed),
+        limit: 1,
+        ..search("gadget fault")
+    };
+    let page = store
+        .list_conversations(f.account, &closed_gadgets)
+        .await
+        .unwrap();
+    let listed: Vec<_> = page.items.iter().map(|i| i.conversation.id).collect();
+    assert_eq!(listed, vec![last]);
+    assert!(page.next_cursor.is_none());
 }
 
 /// Every page of a search, as conversation ids, in order.
