@@ -31,8 +31,20 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How many read connections the pool keeps: twice the cores, between 4
+/// and 8. A read runs on its connection's own thread without yielding, so
+/// more connections than that add no speed, only memory (each fills its
+/// page cache, below): 4 on a 2-core machine.
+fn reader_count() -> u32 {
+    std::thread::available_parallelism()
+        .map_or(4, |cores| {
+            u32::try_from(cores.get()).unwrap_or(4).saturating_mul(2)
+        })
+        .clamp(4, 8)
+}
+
 /// The page cache of each read connection, in KiB when negative (SQLite's
-/// default is 2,000 KiB). The pool hands out its eight connections in turn,
+/// default is 2,000 KiB). The pool hands out its connections in turn,
 /// so every one of them fills its cache: with the default, a burst of
 /// searches on 10M messages left the server at 50–63 MiB; with 512 KiB, at
 /// 42 MiB (32–34 MiB with `confab`'s two malloc arenas), list and search as
@@ -76,7 +88,7 @@ impl SqliteStore {
         migrator.close().await;
         let writer = writer::Writer::open(options.get_filename())?;
         let reader = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(reader_count())
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     let mut handle = conn.lock_handle().await?;
@@ -185,5 +197,18 @@ pub mod testing {
         SqliteStore::connect(&url)
             .await
             .expect("open a test database")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn read_connections_follow_the_cores_within_bounds() {
+        let n = super::reader_count();
+        assert!((4..=8).contains(&n), "{n}");
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        if cores <= 2 {
+            assert_eq!(n, 4);
+        }
     }
 }

@@ -4,8 +4,8 @@ use confab_domain::search::SearchQuery;
 use confab_domain::*;
 use confab_store::highlight;
 use confab_store::listing::{
-    PinnedAssignee, cursor_after, cut_page, key_rank, pinned_assignee, push_filters, push_order,
-    rank_key,
+    PinnedAssignee, cursor_after, cut_page, cut_ranked_page, key_rank, pinned_assignee,
+    push_filters, push_order,
 };
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow};
 use confab_store::*;
@@ -426,14 +426,5 @@ pub(crate) async fn list(
             rank,
         ));
     }
-    let page = cut_page(items, query.limit, |(item, rank)| {
-        confab_store::cursor::Cursor {
-            key: rank_key(*rank),
-            id: item.conversation.id.0,
-        }
-    });
-    Ok(Page {
-        items: page.items.into_iter().map(|(item, _)| item).collect(),
-        next_cursor: page.next_cursor,
-    })
+    Ok(cut_ranked_page(items, query.limit))
 }

@@ -174,6 +174,23 @@ pub fn cut_page<T>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> Curs
     Page { items, next_cursor }
 }
 
+/// A page of search results from listed conversations with their ranks (a
+/// page and one, in the list's order): the cursor after the last is its
+/// rank and id.
+pub fn cut_ranked_page(
+    items: Vec<(ListedConversation, f64)>,
+    limit: u32,
+) -> Page<ListedConversation> {
+    let page = cut_page(items, limit, |(item, rank)| Cursor {
+        key: rank_key(*rank),
+        id: item.conversation.id.0,
+    });
+    Page {
+        items: page.items.into_iter().map(|(item, _)| item).collect(),
+        next_cursor: page.next_cursor,
+    }
+}
+
 /// A search rank as a cursor key (exact: the float's bits).
 pub fn rank_key(rank: f64) -> i64 {
     rank.to_bits() as i64
