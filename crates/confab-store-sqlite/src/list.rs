@@ -224,7 +224,16 @@ async fn snippets(
             list.push_bind(id);
         }
         qb.push(")");
-        for row in qb.build().fetch_all(pool).await.map_err(db_error)? {
+        // Not kept prepared: the text differs with the page's hit count, and
+        // every read connection would keep one prepared FTS5 statement per
+        // count (tens of KiB each).
+        let rows = qb
+            .build()
+            .persistent(false)
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+        for row in rows {
             let hit: i64 = row.try_get("hit").map_err(db_error)?;
             let snip: Option<String> = row.try_get("snip").map_err(db_error)?;
             if let Some(snip) = snip {
