@@ -32,18 +32,28 @@ pub const SNIPPET_WORDS: usize = 20;
 /// How many words a [`snippet`] shows before its first match, when it can.
 const LEAD_WORDS: usize = 3;
 
+/// The most characters of a snippet's text between two words (or before
+/// its first, after its last): longer runs of punctuation or spaces are
+/// cut, and so are longer words.
+const MAX_PIECE: usize = 40;
+
 /// A stretch of `text` around the search's `terms` (lowercase letters and
 /// digits; the last one a prefix when `prefix_last`), with every matching
 /// word between the sentinels and [`ELLIPSIS`] where text is left out — as
 /// the indexes see words: runs of letters and digits, compared lowercase.
 /// The stretch holds at most [`SNIPPET_WORDS`] words, chosen to show the
-/// most distinct terms, then the most matches, then the earliest. `None`
-/// when no word matches.
+/// most distinct terms, then the most matches, then the earliest; when no
+/// word matches (a database that folds case a little differently), the
+/// text's first words. `None` for a text without words.
 pub fn snippet(text: &str, terms: &[String], prefix_last: bool) -> Option<String> {
     let words = words(text);
+    if words.is_empty() {
+        return None;
+    }
+    let terms: Vec<String> = terms.iter().map(|t| fold(t)).collect();
     let matched: Vec<Option<usize>> = words
         .iter()
-        .map(|&(start, end)| term_of(&text[start..end], terms, prefix_last))
+        .map(|&(start, end)| term_of(&text[start..end], &terms, prefix_last))
         .collect();
     // The best window: most distinct terms, then most matches, then first.
     let mut best: Option<(usize, usize, usize)> = None;
@@ -60,7 +70,7 @@ pub fn snippet(text: &str, terms: &[String], prefix_last: bool) -> Option<String
             best = Some((first, distinct, hits));
         }
     }
-    let (first, _, _) = best?;
+    let first = best.map_or(0, |(first, _, _)| first);
     // Some words before the first match, while the stretch has room.
     let last_match = (first..(first + SNIPPET_WORDS).min(words.len()))
         .rev()
@@ -73,30 +83,73 @@ pub fn snippet(text: &str, terms: &[String], prefix_last: bool) -> Option<String
     if end - start < SNIPPET_WORDS {
         start = end.saturating_sub(SNIPPET_WORDS);
     }
-    let mut out = String::with_capacity(text.len().min(400) + 16);
+    let mut out = String::with_capacity(400);
     if start > 0 {
         out.push_str(ELLIPSIS);
+    } else {
+        push_piece(&mut out, &text[..words[0].0], Cut::Start);
     }
-    // A whole text keeps what is around its first and last word.
-    let mut at = if start == 0 { 0 } else { words[start].0 };
     for i in start..end {
         let (word_start, word_end) = words[i];
-        out.push_str(&text[at..word_start]);
+        if i > start {
+            push_piece(&mut out, &text[words[i - 1].1..word_start], Cut::Middle);
+        }
+        let word = &text[word_start..word_end];
         if matched[i].is_some() {
             out.push_str(START);
-            out.push_str(&text[word_start..word_end]);
+            push_piece(&mut out, word, Cut::End);
             out.push_str(END);
         } else {
-            out.push_str(&text[word_start..word_end]);
+            push_piece(&mut out, word, Cut::End);
         }
-        at = word_end;
     }
     if end < words.len() {
         out.push_str(ELLIPSIS);
     } else {
-        out.push_str(&text[at..]);
+        push_piece(&mut out, &text[words[end - 1].1..], Cut::End);
     }
     Some(out)
+}
+
+/// Which part of a piece longer than [`MAX_PIECE`] characters is left out.
+#[derive(Clone, Copy)]
+enum Cut {
+    Start,
+    Middle,
+    End,
+}
+
+/// Appends `piece`, cut to [`MAX_PIECE`] characters with [`ELLIPSIS`].
+fn push_piece(out: &mut String, piece: &str, cut: Cut) {
+    let count = piece.chars().count();
+    if count <= MAX_PIECE {
+        out.push_str(piece);
+        return;
+    }
+    let at = |n: usize| piece.char_indices().nth(n).map_or(piece.len(), |(i, _)| i);
+    match cut {
+        Cut::Start => {
+            out.push_str(ELLIPSIS);
+            out.push_str(&piece[at(count - MAX_PIECE)..]);
+        }
+        Cut::Middle => {
+            out.push_str(&piece[..at(MAX_PIECE / 2)]);
+            out.push_str(ELLIPSIS);
+            out.push_str(&piece[at(count - MAX_PIECE / 2)..]);
+        }
+        Cut::End => {
+            out.push_str(&piece[..at(MAX_PIECE)]);
+            out.push_str(ELLIPSIS);
+        }
+    }
+}
+
+/// Lowercase, one character for one (as PostgreSQL's `lower`: `İ` is `i`,
+/// where Rust's full mapping adds a combining dot).
+fn fold(word: &str) -> String {
+    word.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
 }
 
 /// The byte ranges of `text`'s words: runs of letters and digits.
@@ -119,9 +172,9 @@ fn words(text: &str) -> Vec<(usize, usize)> {
     words
 }
 
-/// Which term `word` matches, if any.
+/// Which term (folded) `word` matches, if any.
 fn term_of(word: &str, terms: &[String], prefix_last: bool) -> Option<usize> {
-    let lower = word.to_lowercase();
+    let lower = fold(word);
     terms.iter().enumerate().position(|(i, term)| {
         *term == lower || (prefix_last && i + 1 == terms.len() && lower.starts_with(term.as_str()))
     })
@@ -154,7 +207,34 @@ mod tests {
             got.starts_with(&format!("Ana@{START}Example{END}.com")),
             "{got}"
         );
-        assert_eq!(snippet(text, &terms(&["nothing"]), true), None);
+        // No word matches: the first words, unmarked.
+        let got = snippet(text, &terms(&["nothing"]), true).unwrap();
+        assert!(
+            got.starts_with("Ana@Example.com wrote") && !got.contains(START),
+            "{got}"
+        );
+        assert_eq!(snippet("?!", &terms(&["x"]), true), None);
+        // Folded one character for one, as PostgreSQL's lower() does.
+        let got = snippet("İade talebim var", &terms(&["iade"]), true).unwrap();
+        assert_eq!(got, format!("{START}İade{END} talebim var"));
+    }
+
+    #[test]
+    fn long_runs_between_words_and_long_words_are_cut() {
+        let bangs = "!".repeat(100_000);
+        let got = snippet(&format!("refund{bangs}"), &terms(&["refund"]), true).unwrap();
+        assert!(got.chars().count() < 60, "{} chars", got.chars().count());
+        let got = snippet(
+            &format!("{bangs}refund{bangs}now"),
+            &terms(&["refund"]),
+            true,
+        )
+        .unwrap();
+        assert!(got.chars().count() < 120, "{} chars", got.chars().count());
+        assert!(got.contains(&format!("{START}refund{END}")), "{got}");
+        let blob = "a".repeat(10_000);
+        let got = snippet(&format!("refund {blob}"), &terms(&["refund"]), true).unwrap();
+        assert!(got.chars().count() < 60, "{} chars", got.chars().count());
     }
 
     #[test]
