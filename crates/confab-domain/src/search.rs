@@ -28,9 +28,7 @@ impl SearchQuery {
             .parse::<i64>()
             .ok()
             .filter(|n| *n > 0);
-        let terms = text
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|word| !word.is_empty())
+        let terms = words(&text)
             .map(str::to_lowercase)
             .take(MAX_TERMS)
             .collect();
@@ -43,18 +41,23 @@ impl SearchQuery {
     }
 }
 
+/// The words of `text` as the search indexes and queries see them: runs of
+/// letters and digits; anything else separates.
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+}
+
 /// Text normalised for the index: runs of anything but letters and digits
 /// become one space, so both databases see the same words.
 pub fn index_text(parts: &[&str]) -> String {
     let mut out = String::new();
     for part in parts {
-        for word in part.split(|c: char| !c.is_alphanumeric()) {
-            if !word.is_empty() {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(word);
+        for word in words(part) {
+            if !out.is_empty() {
+                out.push(' ');
             }
+            out.push_str(word);
         }
     }
     out

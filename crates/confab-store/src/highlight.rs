@@ -152,24 +152,14 @@ fn fold(word: &str) -> String {
         .collect()
 }
 
-/// The byte ranges of `text`'s words: runs of letters and digits.
+/// The byte ranges of `text`'s words (`confab_domain::search::words`).
 fn words(text: &str) -> Vec<(usize, usize)> {
-    let mut words = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                words.push((s, i));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        words.push((s, text.len()));
-    }
-    words
+    confab_domain::search::words(text)
+        .map(|word| {
+            let start = word.as_ptr() as usize - text.as_ptr() as usize;
+            (start, start + word.len())
+        })
+        .collect()
 }
 
 /// Which term (folded) `word` matches, if any.
