@@ -40,6 +40,7 @@ use crate::report::LatencyReport;
 #[tokio::main]
 async fn main() -> ExitCode {
     clock::now_ns();
+    ingest::raw_sqlite::configure_library();
     match run(Args::parse()).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {

@@ -10,6 +10,7 @@ mod attachments;
 mod contacts;
 mod conversations;
 mod events;
+mod library;
 mod list;
 mod lite;
 mod mail;
@@ -63,6 +64,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating the file and its folder if needed) and migrates.
     pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
+        library::configure();
         let options = SqliteConnectOptions::from_str(url)
             .map_err(db_error)?
             .create_if_missing(true)

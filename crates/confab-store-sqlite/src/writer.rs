@@ -59,6 +59,7 @@ pub(crate) struct Stats {
 impl Writer {
     /// Opens the write connection on its own thread.
     pub(crate) fn open(path: &Path) -> StoreResult<Writer> {
+        crate::library::configure();
         let conn = Connection::open(path).map_err(lite_error)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(lite_error)?;

@@ -28,7 +28,7 @@ use crate::sys::{self, Machine};
 
 mod db;
 mod raw_postgres;
-mod raw_sqlite;
+pub mod raw_sqlite;
 mod report;
 
 use db::Db;

@@ -1,0 +1,27 @@
+//! Settings of the SQLite library itself (not of a connection), made once
+//! per process before the first connection opens.
+
+use std::sync::Once;
+
+use libsqlite3_sys as ffi;
+
+/// Turns off SQLite's memory statistics. With them on (the default) every
+/// allocation and free inside SQLite takes a process-wide mutex to count
+/// bytes, shared by the writer and every read connection: contact messages
+/// written straight to the store by 128 tasks (`examples/writer_ingest.rs`)
+/// went from 9,100 to 10,100 a second without it. Confab never reads those
+/// statistics (nor sets a soft heap limit, which needs them). Has no effect
+/// when something opened a SQLite connection before (the library is then
+/// initialized and keeps its settings).
+pub(crate) fn configure() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config with SQLITE_CONFIG_MEMSTATUS takes one int;
+        // it is refused (SQLITE_MISUSE, nothing changed) once the library
+        // is initialized, never unsafe.
+        let rc = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+        if rc != ffi::SQLITE_OK {
+            tracing::debug!("SQLite's memory statistics stay on (sqlite3_config: {rc})");
+        }
+    });
+}
