@@ -177,3 +177,120 @@ impl OtherLoad {
         others as f64 / hz / since.elapsed().as_secs_f64().max(1e-3)
     }
 }
+
+/// CPU ticks (user + system) a process's threads named `name` have used
+/// (`/proc/<pid>/task/*/comm`; Linux keeps 15 characters of a thread name).
+fn thread_ticks(pid: u32, name: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|comm| comm.trim_end() == name)
+        })
+        .filter_map(|task| {
+            let tid = task.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .sum()
+}
+
+/// Where the machine's CPU went during a window, in CPUs (1.0 = one CPU
+/// busy the whole window).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuUse {
+    /// Every CPU's busy time, all processes.
+    pub machine: f64,
+    /// The server process, and of it the threads named as asked (the
+    /// SQLite writer).
+    pub server: f64,
+    pub thread: f64,
+    /// This process (the bench's clients).
+    pub bench: f64,
+}
+
+impl CpuUse {
+    /// Everything else: the database server's processes on PostgreSQL,
+    /// the kernel's own threads, other programs.
+    pub fn others(&self) -> f64 {
+        (self.machine - self.server - self.bench).max(0.0)
+    }
+}
+
+/// A window over which [`CpuUse`] is measured.
+pub struct CpuWindow {
+    server: u32,
+    thread: &'static str,
+    start: [u64; 4],
+    since: std::time::Instant,
+}
+
+impl CpuWindow {
+    /// Starts measuring the server `server` and its threads named `thread`.
+    pub fn start(server: u32, thread: &'static str) -> CpuWindow {
+        let mut window = CpuWindow {
+            server,
+            thread,
+            start: [0; 4],
+            since: std::time::Instant::now(),
+        };
+        window.start = window.sample();
+        window.since = std::time::Instant::now();
+        window
+    }
+
+    fn sample(&self) -> [u64; 4] {
+        [
+            machine_busy_ticks().unwrap_or(0),
+            process_ticks(self.server).unwrap_or(0),
+            thread_ticks(self.server, self.thread),
+            process_ticks(std::process::id()).unwrap_or(0),
+        ]
+    }
+
+    /// The use since the start.
+    pub fn finish(&self) -> CpuUse {
+        let end = self.sample();
+        // SAFETY: sysconf only reads a constant.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let seconds = self.since.elapsed().as_secs_f64().max(1e-3);
+        let cpus = |i: usize| end[i].saturating_sub(self.start[i]) as f64 / hz / seconds;
+        CpuUse {
+            machine: cpus(0),
+            server: cpus(1),
+            thread: cpus(2),
+            bench: cpus(3),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A thread's CPU is found by its name, and only that thread's.
+    #[test]
+    fn cpu_of_a_named_thread() {
+        let spin = std::thread::Builder::new()
+            .name("cpu-probe-spin".into())
+            .spawn(|| {
+                let until = std::time::Instant::now() + std::time::Duration::from_millis(200);
+                let mut x = 0u64;
+                while std::time::Instant::now() < until {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+                thread_ticks(std::process::id(), "cpu-probe-spin")
+            })
+            .unwrap();
+        let ticks = spin.join().unwrap();
+        // SAFETY: sysconf only reads a constant.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+        assert!(ticks >= hz / 20, "{ticks} ticks for 200 ms of spinning");
+        assert_eq!(thread_ticks(std::process::id(), "no-such-thread"), 0);
+    }
+}

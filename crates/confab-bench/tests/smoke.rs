@@ -151,6 +151,14 @@ fn ingest_quick_pass_stores_every_message() {
         return;
     };
     assert!(stdout.contains("raw limit"), "{stdout}");
+    // The writer thread is found by its name, and did the writing.
+    let writer: f64 = stdout
+        .split("(writer thread ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|cpus| cpus.parse().ok())
+        .unwrap_or_else(|| panic!("no writer thread CPU in {stdout}"));
+    assert!(writer > 0.0, "{stdout}");
     assert!(
         written.contains("<!-- bench:ingest-sqlite:start -->"),
         "{written}"

@@ -24,7 +24,7 @@ use crate::api;
 use crate::args::Args;
 use crate::fixture::{Fixture, Lab};
 use crate::stats::Summary;
-use crate::sys::{self, Machine};
+use crate::sys::{self, CpuUse, CpuWindow, Machine};
 
 mod db;
 mod raw_postgres;
@@ -32,6 +32,10 @@ pub mod raw_sqlite;
 mod report;
 
 use db::Db;
+
+/// The SQLite writer thread's name as Linux keeps it (15 characters of
+/// `confab-sqlite-writer`).
+const WRITER_THREAD: &str = "confab-sqlite-w";
 
 /// A word every ingested message carries, to count them in the search index.
 const MARK: &str = "zephyrquill";
@@ -75,6 +79,9 @@ pub struct RunResult {
     pub raw_rate: f64,
     pub raw_messages: u64,
     pub raw_s: f64,
+    /// Where the CPU went in the measured window (the thread: SQLite's
+    /// writer).
+    pub cpu: CpuUse,
 }
 
 impl RunResult {
@@ -83,6 +90,15 @@ impl RunResult {
             self.persisted_rate / self.raw_rate
         } else {
             0.0
+        }
+    }
+
+    /// CPU time per persisted message, in µs, of `cpus` CPUs over the window.
+    pub fn micros_per_message(&self, cpus: f64) -> f64 {
+        if self.persisted == 0 {
+            0.0
+        } else {
+            cpus * self.window_s * 1e6 / self.persisted as f64
         }
     }
 
@@ -306,7 +322,9 @@ async fn http_ingest(
     tokio::time::sleep_until(start.into()).await;
     let at_start = db.messages().await?;
     let started = Instant::now();
+    let cpu = CpuWindow::start(fixture.servers[0].pid, WRITER_THREAD);
     tokio::time::sleep_until(end.into()).await;
+    let cpu = cpu.finish();
     let at_end = db.messages().await?;
     let window_s = started.elapsed().as_secs_f64();
 
@@ -347,6 +365,7 @@ async fn http_ingest(
         raw_rate: 0.0,
         raw_messages: 0,
         raw_s: 0.0,
+        cpu,
     };
     Ok((result, event_data))
 }

@@ -37,8 +37,47 @@ pub fn print_run(n: usize, r: &RunResult) {
         r.raw_s,
         r.ratio() * 100.0,
     );
+    let c = &r.cpu;
+    println!(
+        "         CPU in the window: machine {:.2}, server {:.2} (writer thread {:.2}), bench {:.2}, \
+         others {:.2} · per message: server {:.0} µs, writer {:.0} µs",
+        c.machine,
+        c.server,
+        c.thread,
+        c.bench,
+        c.others(),
+        r.micros_per_message(c.server),
+        r.micros_per_message(c.thread),
+    );
     if let Some(error) = &r.first_error {
         println!("         first error: {error}");
+    }
+}
+
+/// The median of `value` over the runs.
+fn median_of(runs: &[RunResult], value: impl Fn(&RunResult) -> f64) -> f64 {
+    median(runs.iter().map(|r| (value(r) * 100.0).round() as u64)) as f64 / 100.0
+}
+
+/// The CPU columns: where the machine's CPU went, and the server's CPU
+/// time per message (the writer thread's apart on SQLite).
+fn cpu_cells(sqlite: bool, runs: &[RunResult]) -> (String, String) {
+    let server = median_of(runs, |r| r.cpu.server);
+    let bench = median_of(runs, |r| r.cpu.bench);
+    let others = median_of(runs, |r| r.cpu.others());
+    let per_server = median_of(runs, |r| r.micros_per_message(r.cpu.server));
+    if sqlite {
+        let writer = median_of(runs, |r| r.cpu.thread);
+        let per_writer = median_of(runs, |r| r.micros_per_message(r.cpu.thread));
+        (
+            format!("{server:.2} (writer {writer:.2}) · {bench:.2} · {others:.2}"),
+            format!("{per_server:.0} µs (writer {per_writer:.0} µs)"),
+        )
+    } else {
+        (
+            format!("{server:.2} · {bench:.2} · {others:.2}"),
+            format!("{per_server:.0} µs"),
+        )
     }
 }
 
@@ -84,13 +123,14 @@ pub fn table(database: &str, runs: &[RunResult]) -> String {
     } else {
         ("raw limit, pgbench", "none".to_string())
     };
+    let (cpu, per_message) = cpu_cells(is_sqlite(database), runs);
     let mut md = format!(
-        "| database | HTTP ingest, persisted | target | {raw_name} | HTTP / raw | target | POST p50 / p99 | stored · errors · mismatches | runs: HTTP / raw msg/s |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| database | HTTP ingest, persisted | target | {raw_name} | HTTP / raw | target | POST p50 / p99 | stored · errors · mismatches | CPUs: server · bench · others | server CPU per message | runs: HTTP / raw msg/s |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     let _ = writeln!(
         md,
-        "| {database} | {} msg/s | {rate_target} | {} msg/s | {:.0} % | ≥ {:.0} %: {} | {} / {} | {} · {} · {} | {} |",
+        "| {database} | {} msg/s | {rate_target} | {} msg/s | {:.0} % | ≥ {:.0} %: {} | {} / {} | {} · {} · {} | {cpu} | {per_message} | {} |",
         thousands(http as u64),
         thousands(raw as u64),
         ratio * 100.0,
@@ -167,7 +207,10 @@ pub fn markdown(ctx: &Setup, settings: &Settings, runs: &[RunResult]) -> String 
          `message.created` event (*mismatches* counts any difference; it must be 0).\n\n\
          **Raw limit**, in the same run: {raw}\n\n\
          Rates are the medians over {n} run{}; the ratio is the median of each run's own \
-         HTTP / raw.\n",
+         HTTP / raw. *CPUs* is where the machine's CPU time went during the measured \
+         window, in CPUs busy ({} on this machine): the server process{}, this bench's \
+         clients, and everything else ({}); the server's CPU time per persisted message \
+         follows.\n",
         ctx.machine,
         ctx.command,
         settings.accounts,
@@ -177,6 +220,17 @@ pub fn markdown(ctx: &Setup, settings: &Settings, runs: &[RunResult]) -> String 
         settings.warmup.as_secs_f64(),
         settings.duration.as_secs_f64(),
         if n == 1 { "" } else { "s" },
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        if sqlite {
+            " (and of it the SQLite writer thread, which runs every transaction)"
+        } else {
+            ""
+        },
+        if sqlite {
+            "the kernel's own threads, other programs"
+        } else {
+            "PostgreSQL's processes, the kernel's own threads, other programs"
+        },
     );
     md.push_str(&table(&ctx.database, runs));
     md
