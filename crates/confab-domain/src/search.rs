@@ -28,10 +28,7 @@ impl SearchQuery {
             .parse::<i64>()
             .ok()
             .filter(|n| *n > 0);
-        let terms = words(&text)
-            .map(str::to_lowercase)
-            .take(MAX_TERMS)
-            .collect();
+        let terms = words(&text).map(fold).take(MAX_TERMS).collect();
         SearchQuery { terms, number }
     }
 
@@ -46,6 +43,16 @@ impl SearchQuery {
 pub fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
+}
+
+/// A word in lower case, one character for one, as both databases' indexes
+/// fold it (PostgreSQL's `lower`, SQLite's FTS5): `İ` is `i`, where Rust's
+/// full mapping (`str::to_lowercase`) adds a combining dot that the
+/// PostgreSQL index does not hold.
+pub fn fold(word: &str) -> String {
+    word.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
 }
 
 /// Text normalised for the index: runs of anything but letters and digits
@@ -79,6 +86,12 @@ mod tests {
         assert_eq!(SearchQuery::parse("#42").number, Some(42));
         assert_eq!(SearchQuery::parse(" 7 ").number, Some(7));
         assert_eq!(SearchQuery::parse("#-1").number, None);
+    }
+
+    #[test]
+    fn words_fold_one_letter_for_one_as_the_indexes_do() {
+        let query = SearchQuery::parse("İADE Şikayet ÉTÉ");
+        assert_eq!(query.terms, vec!["iade", "şikayet", "été"]);
     }
 
     #[test]

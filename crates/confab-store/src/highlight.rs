@@ -2,6 +2,8 @@
 //! here the text is HTML-escaped and the sentinels become `<mark>` tags, so
 //! a snippet is safe to insert into a page as it is.
 
+use confab_domain::search::fold;
+
 /// Put before a match by the database's snippet function.
 pub const START: &str = "\u{E000}";
 /// Put after a match by the database's snippet function.
@@ -142,14 +144,6 @@ fn push_piece(out: &mut String, piece: &str, cut: Cut) {
             out.push_str(ELLIPSIS);
         }
     }
-}
-
-/// Lowercase, one character for one (as PostgreSQL's `lower`: `İ` is `i`,
-/// where Rust's full mapping adds a combining dot).
-fn fold(word: &str) -> String {
-    word.chars()
-        .map(|c| c.to_lowercase().next().unwrap_or(c))
-        .collect()
 }
 
 /// The byte ranges of `text`'s words (`confab_domain::search::words`).

@@ -1468,6 +1468,36 @@ pub async fn search_finds_bodies_contacts_and_numbers(store: &dyn Store) {
     );
 }
 
+/// Capitals fold to the letters the index holds, one for one: `İ` is `i`
+/// (Rust's own lowercase would add a combining dot PostgreSQL's index does
+/// not have).
+pub async fn search_folds_capitals_as_the_index_does(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let turkish = f
+        .contact_writes(
+            store,
+            &f.chat,
+            &f.contact,
+            "İade talebim var, ŞİKAYET ediyorum",
+            at(1),
+        )
+        .await
+        .conversation;
+    for query in ["İADE", "iade", "İade talebim", "şikayet", "ŞİKAYET"] {
+        assert_eq!(
+            f.ids(store, search(query)).await,
+            vec![turkish.id],
+            "{query}"
+        );
+    }
+    let page = store
+        .list_conversations(f.account, &search("İADE"))
+        .await
+        .unwrap();
+    let snippet = page.items[0].snippet.clone().expect("snippet");
+    assert!(snippet.contains("<mark>İade</mark>"), "{snippet}");
+}
+
 pub async fn search_combines_with_filters_and_pages(store: &dyn Store) {
     let f = Fixture::new(store).await;
     let mut ids = Vec::new();
