@@ -35,6 +35,7 @@ macro_rules! conformance_tests {
             search_finds_bodies_contacts_and_numbers,
             search_ranks_where_the_words_occur_most_first,
             search_folds_capitals_as_the_index_does,
+            contact_posts_by_inbox_token_and_session,
             search_combines_with_filters_and_pages,
             search_keeps_to_its_account_and_notes_and_pages_once,
             contacts_profile_and_sessions,

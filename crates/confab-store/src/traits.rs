@@ -441,7 +441,7 @@ pub trait Store:
     /// `NotFound("inbox")` for an unknown inbox, `NotFound("contact session")`
     /// for a session that is not the inbox's. A store may look both up in
     /// the write's own transaction (SQLite's writer does: two reads fewer
-    /// on the request's path).
+    /// on the request's path), or both in one query (PostgreSQL).
     async fn post_contact_message_by_token(
         &self,
         inbox_token: &str,

@@ -1468,6 +1468,65 @@ pub async fn search_finds_bodies_contacts_and_numbers(store: &dyn Store) {
     );
 }
 
+/// The widget's post: inbox by its public token, contact by the session's
+/// hash for that inbox only; unknown ones are told apart and write nothing.
+pub async fn contact_posts_by_inbox_token_and_session(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    store
+        .create_contact_session(f.contact.id, f.chat.id, "widget-session-hash", at(1))
+        .await
+        .unwrap();
+    let message = |body: &str| NewContactMessage {
+        body: body.into(),
+        ..NewContactMessage::default()
+    };
+    let posted = store
+        .post_contact_message_by_token(&f.chat.token, "widget-session-hash", message("hi"), at(2))
+        .await
+        .unwrap();
+    assert_eq!(posted.message.body, "hi");
+    assert_eq!(posted.conversation.contact_id, f.contact.id);
+    assert_eq!(posted.conversation.inbox_id, f.chat.id);
+    assert_eq!(posted.conversation.account_id, f.account);
+    assert!(posted.created_conversation && posted.created_message);
+    let again = store
+        .post_contact_message_by_token(&f.chat.token, "widget-session-hash", message("2nd"), at(3))
+        .await
+        .unwrap();
+    assert_eq!(again.conversation.id, posted.conversation.id);
+    assert!(!again.created_conversation);
+
+    let unknown_inbox = store
+        .post_contact_message_by_token("no-such-token", "widget-session-hash", message("x"), at(4))
+        .await;
+    assert!(
+        matches!(unknown_inbox, Err(StoreError::NotFound("inbox"))),
+        "{unknown_inbox:?}"
+    );
+    let other_inbox = store
+        .post_contact_message_by_token(&f.email.token, "widget-session-hash", message("x"), at(4))
+        .await;
+    assert!(
+        matches!(other_inbox, Err(StoreError::NotFound("contact session"))),
+        "a session is its inbox's only: {other_inbox:?}"
+    );
+    let unknown_session = store
+        .post_contact_message_by_token(&f.chat.token, "no-such-session", message("x"), at(4))
+        .await;
+    assert!(
+        matches!(
+            unknown_session,
+            Err(StoreError::NotFound("contact session"))
+        ),
+        "{unknown_session:?}"
+    );
+    let messages = store
+        .list_messages(f.account, posted.conversation.id, true, None, 50)
+        .await
+        .unwrap();
+    assert_eq!(messages.items.len(), 2, "the refused posts wrote nothing");
+}
+
 /// Capitals fold to the letters the index holds, one for one: `İ` is `i`
 /// (Rust's own lowercase would add a combining dot PostgreSQL's index does
 /// not have).
