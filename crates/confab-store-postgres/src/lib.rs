@@ -90,9 +90,6 @@ impl Store for PostgresStore {
         "postgres"
     }
 
-    /// The inbox and the session's contact in one query (the default asks
-    /// twice): a pool connection and a round trip fewer on the widget's
-    /// hottest path.
     async fn post_contact_message_by_token(
         &self,
         inbox_token: &str,
@@ -100,29 +97,8 @@ impl Store for PostgresStore {
         message: confab_store::NewContactMessage,
         now: confab_domain::Timestamp,
     ) -> StoreResult<confab_store::Posted> {
-        use confab_domain::{AccountId, ContactId, InboxId};
-        use confab_store::MessageStore;
-        let found: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT i.account_id, i.id,
-                    (SELECT s.contact_id FROM contact_sessions s
-                     WHERE s.token_hash = $2 AND s.inbox_id = i.id)
-             FROM inboxes i WHERE i.token = $1",
-        )
-        .bind(inbox_token)
-        .bind(session_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let (account, inbox, contact) = found.ok_or(StoreError::NotFound("inbox"))?;
-        let contact = contact.ok_or(StoreError::NotFound("contact session"))?;
-        self.post_contact_message(
-            AccountId(account),
-            InboxId(inbox),
-            ContactId(contact),
-            message,
-            now,
-        )
-        .await
+        self.post_by_token(inbox_token, session_hash, message, now)
+            .await
     }
 }
 

@@ -147,16 +147,49 @@ async fn replay_after_conflict(
     }
 }
 
+/// Who posts a contact message: known ids, or the widget's inbox token and
+/// session hash, looked up in the write's own transaction.
+#[derive(Clone, Copy)]
+enum Poster<'a> {
+    Ids(AccountId, InboxId, ContactId),
+    Token { inbox: &'a str, session: &'a str },
+}
+
+/// The account, inbox and contact of a widget's post: the inbox by its
+/// token, the contact by the session's hash for that inbox only.
+async fn poster_by_token(
+    conn: &mut PgConnection,
+    inbox_token: &str,
+    session_hash: &str,
+) -> StoreResult<(AccountId, InboxId, ContactId)> {
+    let found: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT i.account_id, i.id,
+                (SELECT s.contact_id FROM contact_sessions s
+                 WHERE s.token_hash = $2 AND s.inbox_id = i.id)
+         FROM inboxes i WHERE i.token = $1",
+    )
+    .bind(inbox_token)
+    .bind(session_hash)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let (account, inbox, contact) = found.ok_or(StoreError::NotFound("inbox"))?;
+    let contact = contact.ok_or(StoreError::NotFound("contact session"))?;
+    Ok((AccountId(account), InboxId(inbox), ContactId(contact)))
+}
+
 impl PostgresStore {
     async fn post_contact_message_once(
         &self,
-        account: AccountId,
-        inbox: InboxId,
-        contact: ContactId,
+        poster: Poster<'_>,
         message: &NewContactMessage,
         now: Timestamp,
     ) -> StoreResult<Posted> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let (account, inbox, contact) = match poster {
+            Poster::Ids(account, inbox, contact) => (account, inbox, contact),
+            Poster::Token { inbox, session } => poster_by_token(&mut tx, inbox, session).await?,
+        };
         if let Some(posted) = replay(
             &mut tx,
             account,
@@ -421,6 +454,46 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Inbox and session looked up in the write's transaction (the
+    /// default asks twice before it, each on a pool connection of its own,
+    /// and the pool is what 128 concurrent posts queue for).
+    pub(crate) async fn post_by_token(
+        &self,
+        inbox_token: &str,
+        session_hash: &str,
+        message: NewContactMessage,
+        now: Timestamp,
+    ) -> StoreResult<Posted> {
+        let poster = Poster::Token {
+            inbox: inbox_token,
+            session: session_hash,
+        };
+        let result = self.post_contact_message_once(poster, &message, now).await;
+        match result {
+            // A retry that raced its first attempt (rare): who posted is
+            // looked up again to find the first message.
+            Err(error) if is_idempotency_conflict(&error) => {
+                let mut conn = self.pool.acquire().await.map_err(db_error)?;
+                let (account, _, contact) =
+                    poster_by_token(&mut conn, inbox_token, session_hash).await?;
+                drop(conn);
+                replay_after_conflict(
+                    self,
+                    Err(error),
+                    account,
+                    SenderType::Contact,
+                    contact.0,
+                    message.idempotency_key.as_deref(),
+                    message.email_message_id.as_deref(),
+                )
+                .await
+            }
+            result => result,
+        }
+    }
+}
+
 #[async_trait]
 impl MessageStore for PostgresStore {
     async fn post_contact_message(
@@ -432,7 +505,7 @@ impl MessageStore for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Posted> {
         let result = self
-            .post_contact_message_once(account, inbox, contact, &message, now)
+            .post_contact_message_once(Poster::Ids(account, inbox, contact), &message, now)
             .await;
         let key = message.idempotency_key.as_deref();
         let email_id = message.email_message_id.as_deref();

@@ -1525,6 +1525,37 @@ pub async fn contact_posts_by_inbox_token_and_session(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(messages.items.len(), 2, "the refused posts wrote nothing");
+
+    // A widget's retries racing each other with one Idempotency-Key: one
+    // message, every post answered with it.
+    let retries = (0..6).map(|_| {
+        store.post_contact_message_by_token(
+            &f.chat.token,
+            "widget-session-hash",
+            NewContactMessage {
+                body: "sent once".into(),
+                idempotency_key: Some("retry-key".into()),
+                ..NewContactMessage::default()
+            },
+            at(5),
+        )
+    });
+    let answers: Vec<Posted> = futures_join_all(retries.collect())
+        .await
+        .into_iter()
+        .map(|answer| answer.expect("a retry"))
+        .collect();
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.message.id == answers[0].message.id)
+    );
+    assert_eq!(answers.iter().filter(|a| a.created_message).count(), 1);
+    let messages = store
+        .list_messages(f.account, posted.conversation.id, true, None, 50)
+        .await
+        .unwrap();
+    assert_eq!(messages.items.len(), 3, "one message for the six posts");
 }
 
 /// Capitals fold to the letters the index holds, one for one: `İ` is `i`
