@@ -1496,30 +1496,25 @@ pub async fn contact_posts_by_inbox_token_and_session(store: &dyn Store) {
     assert_eq!(again.conversation.id, posted.conversation.id);
     assert!(!again.created_conversation);
 
-    let unknown_inbox = store
-        .post_contact_message_by_token("no-such-token", "widget-session-hash", message("x"), at(4))
-        .await;
-    assert!(
-        matches!(unknown_inbox, Err(StoreError::NotFound("inbox"))),
-        "{unknown_inbox:?}"
-    );
-    let other_inbox = store
-        .post_contact_message_by_token(&f.email.token, "widget-session-hash", message("x"), at(4))
-        .await;
-    assert!(
-        matches!(other_inbox, Err(StoreError::NotFound("contact session"))),
-        "a session is its inbox's only: {other_inbox:?}"
-    );
-    let unknown_session = store
-        .post_contact_message_by_token(&f.chat.token, "no-such-session", message("x"), at(4))
-        .await;
-    assert!(
-        matches!(
-            unknown_session,
-            Err(StoreError::NotFound("contact session"))
+    let refused = [
+        ("no-such-token", "widget-session-hash", "inbox"),
+        // A session is its own inbox's only.
+        (
+            f.email.token.as_str(),
+            "widget-session-hash",
+            "contact session",
         ),
-        "{unknown_session:?}"
-    );
+        (f.chat.token.as_str(), "no-such-session", "contact session"),
+    ];
+    for (token, session, missing) in refused {
+        let answer = store
+            .post_contact_message_by_token(token, session, message("x"), at(4))
+            .await;
+        assert!(
+            matches!(answer, Err(StoreError::NotFound(what)) if what == missing),
+            "{token} / {session}: {answer:?}"
+        );
+    }
     let messages = store
         .list_messages(f.account, posted.conversation.id, true, None, 50)
         .await
