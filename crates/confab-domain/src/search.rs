@@ -8,8 +8,11 @@ pub const MAX_TERMS: usize = 8;
 /// A parsed search query.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SearchQuery {
-    /// Lower-cased words made of letters and digits; every one must match
-    /// (the last one as a prefix, so results come while typing).
+    /// Words made of letters and digits, as typed; every one must match
+    /// (the last one as a prefix, so results come while typing). Each
+    /// database folds their case as its own index did (PostgreSQL's
+    /// `simple` dictionary, SQLite's FTS5 tokenizer), the snippets with
+    /// [`fold`] on both sides.
     pub terms: Vec<String>,
     /// A conversation number, when the query is `#12` or `12`.
     pub number: Option<i64>,
@@ -28,7 +31,7 @@ impl SearchQuery {
             .parse::<i64>()
             .ok()
             .filter(|n| *n > 0);
-        let terms = words(&text).map(fold).take(MAX_TERMS).collect();
+        let terms = words(&text).map(str::to_string).take(MAX_TERMS).collect();
         SearchQuery { terms, number }
     }
 
@@ -45,13 +48,16 @@ pub fn words(text: &str) -> impl Iterator<Item = &str> {
         .filter(|word| !word.is_empty())
 }
 
-/// A word in lower case, one character for one, as both databases' indexes
-/// fold it (PostgreSQL's `lower`, SQLite's FTS5): `İ` is `i`, where Rust's
-/// full mapping (`str::to_lowercase`) adds a combining dot that the
-/// PostgreSQL index does not hold.
+/// A word folded for comparing two words in Rust (the snippets' matches):
+/// lower case one character for one (`İ` is `i`, as PostgreSQL's `lower`,
+/// where Rust's full mapping adds a combining dot) and the final sigma `ς`
+/// as `σ` (which one-for-one mapping cannot tell from `Σ`).
 pub fn fold(word: &str) -> String {
     word.chars()
-        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .map(|c| match c.to_lowercase().next().unwrap_or(c) {
+            'ς' => 'σ',
+            lower => lower,
+        })
         .collect()
 }
 
@@ -77,7 +83,7 @@ mod tests {
     #[test]
     fn splits_emails_and_phones_into_words() {
         let query = SearchQuery::parse("Ana@Example.com +55 11");
-        assert_eq!(query.terms, vec!["ana", "example", "com", "55", "11"]);
+        assert_eq!(query.terms, vec!["Ana", "Example", "com", "55", "11"]);
         assert_eq!(query.number, None);
     }
 
@@ -89,15 +95,18 @@ mod tests {
     }
 
     #[test]
-    fn words_fold_one_letter_for_one_as_the_indexes_do() {
-        let query = SearchQuery::parse("İADE Şikayet ÉTÉ");
-        assert_eq!(query.terms, vec!["iade", "şikayet", "été"]);
+    fn terms_stay_as_typed_and_fold_one_letter_for_one() {
+        let query = SearchQuery::parse("İADE Şikayet ΟΔΌΣ");
+        assert_eq!(query.terms, vec!["İADE", "Şikayet", "ΟΔΌΣ"]);
+        assert_eq!(fold("İADE"), "iade");
+        assert_eq!(fold("ΟΔΌΣ"), fold("οδός"));
+        assert_eq!(fold("Été"), "été");
     }
 
     #[test]
     fn operators_are_plain_words() {
         let query = SearchQuery::parse("\"a\" OR b* NEAR(c)");
-        assert_eq!(query.terms, vec!["a", "or", "b", "near", "c"]);
+        assert_eq!(query.terms, vec!["a", "OR", "b", "NEAR", "c"]);
         assert!(SearchQuery::parse("  *** ").is_empty());
     }
 

@@ -17,6 +17,12 @@ use crate::db_error;
 /// as a prefix (search as you type): `term1 & term2 & term3:*`. Terms hold
 /// only letters and digits, so none of them is an operator; the text is
 /// still bound as a parameter in the search itself.
+///
+/// A term goes as typed: the `simple` dictionary lowercases it as it did
+/// the indexed text, with the database's own rules (`İ` is `i`). Where
+/// Rust's lowercase reads the word as a whole differently (a final `Σ` is
+/// `ς`, which one-letter-at-a-time lowercasing makes `σ`), that form is
+/// accepted too: `(ΟΔΌΣ | οδός)`.
 fn tsquery_text(search: &SearchQuery, prefix: bool) -> Option<String> {
     let count = search.terms.len();
     if count == 0 {
@@ -27,10 +33,13 @@ fn tsquery_text(search: &SearchQuery, prefix: bool) -> Option<String> {
         .iter()
         .enumerate()
         .map(|(i, term)| {
-            if prefix && i + 1 == count {
-                format!("{term}:*")
+            let suffix = if prefix && i + 1 == count { ":*" } else { "" };
+            let whole = term.to_lowercase();
+            let letters: String = term.chars().flat_map(char::to_lowercase).collect();
+            if whole == letters {
+                format!("{term}{suffix}")
             } else {
-                term.clone()
+                format!("({term}{suffix} | {whole}{suffix})")
             }
         })
         .collect();
@@ -570,6 +579,21 @@ mod tests {
             rows,
             max_id: rows as i64,
         })
+    }
+
+    #[test]
+    fn terms_go_as_typed_with_a_final_sigma_both_ways() {
+        let text = |q: &str, prefix| tsquery_text(&SearchQuery::parse(q), prefix);
+        assert_eq!(
+            text("İADE talebim", true).as_deref(),
+            Some("İADE & talebim:*")
+        );
+        assert_eq!(
+            text("ΟΔΌΣ κλειστή", false).as_deref(),
+            Some("(ΟΔΌΣ | οδός) & κλειστή")
+        );
+        assert_eq!(text("ΟΔΌΣ", true).as_deref(), Some("(ΟΔΌΣ:* | οδός:*)"));
+        assert_eq!(text("?!", true), None);
     }
 
     #[test]

@@ -1553,9 +1553,9 @@ pub async fn contact_posts_by_inbox_token_and_session(store: &dyn Store) {
     assert_eq!(messages.items.len(), 3, "one message for the six posts");
 }
 
-/// Capitals fold to the letters the index holds, one for one: `İ` is `i`
-/// (Rust's own lowercase would add a combining dot PostgreSQL's index does
-/// not have).
+/// Capitals fold to the letters the index holds: `İ` is `i` (Rust's own
+/// lowercase would add a combining dot PostgreSQL's index does not have),
+/// and a final `Σ` is the `ς` of the text.
 pub async fn search_folds_capitals_as_the_index_does(store: &dyn Store) {
     let f = Fixture::new(store).await;
     let turkish = f
@@ -1581,6 +1581,22 @@ pub async fn search_folds_capitals_as_the_index_does(store: &dyn Store) {
         .unwrap();
     let snippet = page.items[0].snippet.clone().expect("snippet");
     assert!(snippet.contains("<mark>İade</mark>"), "{snippet}");
+
+    // A Greek word's final sigma: `ς` in the text, `Σ` typed in capitals.
+    let other = f.new_contact(store, "Eleni").await;
+    let greek = f
+        .contact_writes(store, &f.chat, &other, "Η οδός είναι κλειστή", at(2))
+        .await
+        .conversation;
+    for query in ["οδός", "ΟΔΌΣ", "Οδός κλειστή"] {
+        assert_eq!(f.ids(store, search(query)).await, vec![greek.id], "{query}");
+    }
+    let page = store
+        .list_conversations(f.account, &search("ΟΔΌΣ"))
+        .await
+        .unwrap();
+    let snippet = page.items[0].snippet.clone().expect("snippet");
+    assert!(snippet.contains("<mark>οδός</mark>"), "{snippet}");
 }
 
 pub async fn search_combines_with_filters_and_pages(store: &dyn Store) {
