@@ -21,7 +21,7 @@ pub(crate) fn configure() {
         // is initialized, never unsafe.
         let rc = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
         if rc != ffi::SQLITE_OK {
-            tracing::debug!("SQLite's memory statistics stay on (sqlite3_config: {rc})");
+            tracing::warn!("SQLite's memory statistics stay on (sqlite3_config: {rc})");
         }
     });
 }

@@ -93,12 +93,13 @@ impl RunResult {
         }
     }
 
-    /// CPU time per persisted message, in µs, of `cpus` CPUs over the window.
+    /// CPU time per persisted message, in µs, of `cpus` CPUs busy over the
+    /// CPU window.
     pub fn micros_per_message(&self, cpus: f64) -> f64 {
         if self.persisted == 0 {
             0.0
         } else {
-            cpus * self.window_s * 1e6 / self.persisted as f64
+            cpus * self.cpu.seconds * 1e6 / self.persisted as f64
         }
     }
 

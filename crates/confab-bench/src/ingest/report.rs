@@ -38,16 +38,23 @@ pub fn print_run(n: usize, r: &RunResult) {
         r.ratio() * 100.0,
     );
     let c = &r.cpu;
+    // Only SQLite's server has a writer thread.
+    let (writer, per_writer) = if c.thread > 0.0 {
+        (
+            format!(" (writer thread {:.2})", c.thread),
+            format!(", writer {:.0} µs", r.micros_per_message(c.thread)),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     println!(
-        "         CPU in the window: machine {:.2}, server {:.2} (writer thread {:.2}), bench {:.2}, \
-         others {:.2} · per message: server {:.0} µs, writer {:.0} µs",
+        "         CPU in the window: machine {:.2}, server {:.2}{writer}, bench {:.2}, \
+         others {:.2} · per message: server {:.0} µs{per_writer}",
         c.machine,
         c.server,
-        c.thread,
         c.bench,
         c.others(),
         r.micros_per_message(c.server),
-        r.micros_per_message(c.thread),
     );
     if let Some(error) = &r.first_error {
         println!("         first error: {error}");
