@@ -247,11 +247,12 @@ impl ContactStore for PostgresStore {
         cursor: Option<Cursor>,
         limit: u32,
     ) -> StoreResult<Page<Contact>> {
+        // Lowercased by PostgreSQL on both sides, with the database's rules
+        // (Rust's lowercase makes `İ` an `i` with a combining dot).
         let pattern = q.map(|q| {
             format!(
                 "%{}%",
                 q.trim()
-                    .to_lowercase()
                     .replace('\\', "\\\\")
                     .replace('%', "\\%")
                     .replace('_', "\\_")
@@ -260,7 +261,7 @@ impl ContactStore for PostgresStore {
         let sql = format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts
              WHERE account_id = $1 AND id < $2
-               AND ($3 IS NULL OR LOWER(COALESCE(name, '') || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(company, '')) LIKE $3 ESCAPE '\\')
+               AND ($3 IS NULL OR LOWER(COALESCE(name, '') || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(company, '')) LIKE LOWER($3) ESCAPE '\\')
              ORDER BY id DESC LIMIT $4"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -221,8 +221,7 @@ impl ContactStore for SqliteStore {
         let pattern = q.map(|q| {
             format!(
                 "%{}%",
-                q.trim()
-                    .to_lowercase()
+                confab_domain::search::fold(q.trim())
                     .replace('\\', "\\\\")
                     .replace('%', "\\%")
                     .replace('_', "\\_")
@@ -231,7 +230,7 @@ impl ContactStore for SqliteStore {
         let sql = format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts
              WHERE account_id = $1 AND id < $2
-               AND ($3 IS NULL OR LOWER(COALESCE(name, '') || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(company, '')) LIKE $3 ESCAPE '\\')
+               AND ($3 IS NULL OR confab_fold(COALESCE(name, '') || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(company, '')) LIKE $3 ESCAPE '\\')
              ORDER BY id DESC LIMIT $4"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

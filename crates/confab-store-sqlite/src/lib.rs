@@ -10,6 +10,7 @@ mod attachments;
 mod contacts;
 mod conversations;
 mod events;
+mod fold;
 mod library;
 mod list;
 mod lite;
@@ -94,8 +95,9 @@ impl SqliteStore {
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     let mut handle = conn.lock_handle().await?;
+                    let db = handle.as_raw_handle();
                     // SAFETY: the handle is locked for us while we register.
-                    unsafe { rank::register(handle.as_raw_handle()) }
+                    unsafe { rank::register(db).and_then(|()| fold::register(db)) }
                         .map_err(|e| sqlx::Error::Configuration(e.into()))
                 })
             })

@@ -1868,6 +1868,19 @@ pub async fn contacts_profile_and_sessions(store: &dyn Store) {
             .len(),
         0
     );
+    // Capitals beyond ASCII fold too (SQLite's LOWER leaves them).
+    let angela = f.new_contact(store, "Ângela Érica Íris").await;
+    for q in ["ângela", "ÂNGELA", "Ângela", "érica íris", "ÍRIS"] {
+        let listed = store
+            .list_contacts(f.account, Some(q), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+            vec![angela.id],
+            "{q}"
+        );
+    }
     f.new_contact(store, "Second").await;
     let all = store.list_contacts(f.account, None, None, 1).await.unwrap();
     assert_eq!(all.items.len(), 1);
