@@ -136,7 +136,12 @@ fn machine_busy_ticks() -> Option<u64> {
 
 /// CPU ticks (user + system) a process has used.
 fn process_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_ticks(std::path::Path::new(&format!("/proc/{pid}/stat")))
+}
+
+/// User + system ticks from a `/proc/…/stat` file (a process's or a thread's).
+fn stat_ticks(path: &std::path::Path) -> Option<u64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // Fields after the command name (which may hold spaces) start at field 3.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -190,13 +195,7 @@ fn thread_ticks(pid: u32, name: &str) -> u64 {
             std::fs::read_to_string(task.path().join("comm"))
                 .is_ok_and(|comm| comm.trim_end() == name)
         })
-        .filter_map(|task| {
-            let tid = task.file_name().to_str()?.parse::<u32>().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
-            let rest = &stat[stat.rfind(')')? + 2..];
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-        })
+        .filter_map(|task| stat_ticks(&task.path().join("stat")))
         .sum()
 }
 
