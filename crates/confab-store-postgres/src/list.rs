@@ -22,7 +22,9 @@ use crate::db_error;
 /// the indexed text, with the database's own rules (`İ` is `i`). Where
 /// Rust's lowercase reads the word as a whole differently (a final `Σ` is
 /// `ς`, which one-letter-at-a-time lowercasing makes `σ`), that form is
-/// accepted too: `(ΟΔΌΣ | οδός)`.
+/// accepted too: `(ΟΔΌΣ | οδός)`. And a word typed with a final `ς` is
+/// also tried with `σ`, the form that text stored in capitals was indexed
+/// with: `(οδός | οδόσ)`.
 fn tsquery_text(search: &SearchQuery, prefix: bool) -> Option<String> {
     let count = search.terms.len();
     if count == 0 {
@@ -36,10 +38,17 @@ fn tsquery_text(search: &SearchQuery, prefix: bool) -> Option<String> {
             let suffix = if prefix && i + 1 == count { ":*" } else { "" };
             let whole = term.to_lowercase();
             let letters: String = term.chars().flat_map(char::to_lowercase).collect();
-            if whole == letters {
-                format!("{term}{suffix}")
+            let mut forms = vec![format!("{term}{suffix}")];
+            if whole != letters {
+                forms.push(format!("{whole}{suffix}"));
+            }
+            if letters.contains('ς') {
+                forms.push(format!("{}{suffix}", letters.replace('ς', "σ")));
+            }
+            if forms.len() == 1 {
+                forms.remove(0)
             } else {
-                format!("({term}{suffix} | {whole}{suffix})")
+                format!("({})", forms.join(" | "))
             }
         })
         .collect();
@@ -593,6 +602,7 @@ mod tests {
             Some("(ΟΔΌΣ | οδός) & κλειστή")
         );
         assert_eq!(text("ΟΔΌΣ", true).as_deref(), Some("(ΟΔΌΣ:* | οδός:*)"));
+        assert_eq!(text("οδός", false).as_deref(), Some("(οδός | οδόσ)"));
         assert_eq!(text("?!", true), None);
     }
 

@@ -1597,6 +1597,29 @@ pub async fn search_folds_capitals_as_the_index_does(store: &dyn Store) {
         .unwrap();
     let snippet = page.items[0].snippet.clone().expect("snippet");
     assert!(snippet.contains("<mark>οδός</mark>"), "{snippet}");
+
+    // The same word stored in capitals: its final `Σ` was indexed as `σ`
+    // (one letter at a time), and a search typed in lower case, with `ς`,
+    // finds it too.
+    let third = f.new_contact(store, "Nikos").await;
+    let capitals = f
+        .contact_writes(store, &f.chat, &third, "ΚΛΕΙΣΤΗ ΟΔΌΣ ΣΉΜΕΡΑ", at(3))
+        .await
+        .conversation;
+    for query in ["οδός", "ΟΔΌΣ", "οδό"] {
+        let mut found = f.ids(store, search(query)).await;
+        found.sort();
+        let mut both = vec![greek.id, capitals.id];
+        both.sort();
+        assert_eq!(found, both, "{query}");
+    }
+    let page = store
+        .list_conversations(f.account, &search("οδός σήμερα"))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    let snippet = page.items[0].snippet.clone().expect("snippet");
+    assert!(snippet.contains("<mark>ΟΔΌΣ</mark>"), "{snippet}");
 }
 
 pub async fn search_combines_with_filters_and_pages(store: &dyn Store) {
