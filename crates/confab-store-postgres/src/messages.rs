@@ -6,9 +6,9 @@ use confab_store::plan::{
     apply_outcome, attachment_request, conversation_event, list_preview, mail_plan, may_mail,
     message_event,
 };
-use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
+use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, INBOX_COLUMNS, MESSAGE_COLUMNS};
 use confab_store::*;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 
 use crate::attachments::{attach, fill_attachments};
 use crate::contacts::lock_contact_seen;
@@ -155,27 +155,32 @@ enum Poster<'a> {
     Token { inbox: &'a str, session: &'a str },
 }
 
-/// The account, inbox and contact of a widget's post: the inbox by its
-/// token, the contact by the session's hash for that inbox only.
+/// The inbox and contact of a widget's post: the inbox by its token (the
+/// whole row, which the write needs), the contact by the session's hash for
+/// that inbox only.
 async fn poster_by_token(
     conn: &mut PgConnection,
     inbox_token: &str,
     session_hash: &str,
-) -> StoreResult<(AccountId, InboxId, ContactId)> {
-    let found: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT i.account_id, i.id,
+) -> StoreResult<(Inbox, ContactId)> {
+    // The select list's bare names are the inbox's: only `inboxes` is in
+    // the outer FROM.
+    let sql = format!(
+        "SELECT {INBOX_COLUMNS},
                 (SELECT s.contact_id FROM contact_sessions s
-                 WHERE s.token_hash = $2 AND s.inbox_id = i.id)
-         FROM inboxes i WHERE i.token = $1",
-    )
-    .bind(inbox_token)
-    .bind(session_hash)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    let (account, inbox, contact) = found.ok_or(StoreError::NotFound("inbox"))?;
+                 WHERE s.token_hash = $2 AND s.inbox_id = i.id) AS session_contact
+         FROM inboxes i WHERE i.token = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(inbox_token)
+        .bind(session_hash)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?
+        .ok_or(StoreError::NotFound("inbox"))?;
+    let contact: Option<i64> = row.try_get("session_contact").map_err(db_error)?;
     let contact = contact.ok_or(StoreError::NotFound("contact session"))?;
-    Ok((AccountId(account), InboxId(inbox), ContactId(contact)))
+    Ok((row.inbox().map_err(db_error)?, ContactId(contact)))
 }
 
 impl PostgresStore {
@@ -186,9 +191,14 @@ impl PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Posted> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // A widget's post has its inbox row already; known ids load it
+        // below, once the replays have had their say.
         let (account, inbox, contact) = match poster {
-            Poster::Ids(account, inbox, contact) => (account, inbox, contact),
-            Poster::Token { inbox, session } => poster_by_token(&mut tx, inbox, session).await?,
+            Poster::Ids(account, inbox, contact) => (account, Err(inbox), contact),
+            Poster::Token { inbox, session } => {
+                let (inbox, contact) = poster_by_token(&mut tx, inbox, session).await?;
+                (inbox.account_id, Ok(inbox), contact)
+            }
         };
         if let Some(posted) = replay(
             &mut tx,
@@ -210,7 +220,10 @@ impl PostgresStore {
         // The contact's lock serialises their posts: two first messages
         // cannot both start a conversation. Taken by marking them seen.
         let contact = lock_contact_seen(&mut tx, account, contact, now).await?;
-        let inbox = crate::accounts::load_inbox(&mut tx, account, inbox).await?;
+        let inbox = match inbox {
+            Ok(inbox) => inbox,
+            Err(id) => crate::accounts::load_inbox(&mut tx, account, id).await?,
+        };
         let target = match message.conversation_id {
             _ if message.new_conversation => None,
             Some(id) => {
@@ -475,13 +488,13 @@ impl PostgresStore {
             // looked up again to find the first message.
             Err(error) if is_idempotency_conflict(&error) => {
                 let mut conn = self.pool.acquire().await.map_err(db_error)?;
-                let (account, _, contact) =
+                let (inbox, contact) =
                     poster_by_token(&mut conn, inbox_token, session_hash).await?;
                 drop(conn);
                 replay_after_conflict(
                     self,
                     Err(error),
-                    account,
+                    inbox.account_id,
                     SenderType::Contact,
                     contact.0,
                     message.idempotency_key.as_deref(),
