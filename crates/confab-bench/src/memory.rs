@@ -81,18 +81,26 @@ async fn hold(mut socket: Socket, mut stop: watch::Receiver<bool>) -> bool {
     }
 }
 
-/// RSS once five readings 200 ms apart agree within 64 KiB (or after 15 s).
+/// Readings 200 ms apart that must agree: 2 s, longer than the server's
+/// own once-a-second return of freed memory to the system
+/// (`confab/src/allocator.rs`), so a server that has just finished a burst
+/// is not read as idle before it has had its tick (with 0.8 s the bench
+/// read the memory of the last requests about half the time).
+const SETTLE_READINGS: usize = 11;
+
+/// RSS once [`SETTLE_READINGS`] readings 200 ms apart agree within 64 KiB
+/// (or after 15 s).
 pub async fn settled_rss(server: &Server) -> anyhow::Result<u64> {
     let mut window = VecDeque::new();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         window.push_back(server.rss_kib()?);
-        if window.len() > 5 {
+        if window.len() > SETTLE_READINGS {
             window.pop_front();
         }
         let low = window.iter().copied().min().unwrap_or(0);
         let high = window.iter().copied().max().unwrap_or(0);
-        if (window.len() == 5 && high - low <= 64) || Instant::now() > deadline {
+        if (window.len() == SETTLE_READINGS && high - low <= 64) || Instant::now() > deadline {
             return Ok(window.back().copied().unwrap_or(0));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
