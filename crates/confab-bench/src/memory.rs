@@ -100,7 +100,13 @@ pub async fn settled_rss(server: &Server) -> anyhow::Result<u64> {
         }
         let low = window.iter().copied().min().unwrap_or(0);
         let high = window.iter().copied().max().unwrap_or(0);
-        if (window.len() == SETTLE_READINGS && high - low <= 64) || Instant::now() > deadline {
+        if window.len() == SETTLE_READINGS && high - low <= 64 {
+            return Ok(window.back().copied().unwrap_or(0));
+        }
+        if Instant::now() > deadline {
+            eprintln!(
+                "  RSS did not settle in 15 s (last 2 s: {low}–{high} KiB); taking the last reading"
+            );
             return Ok(window.back().copied().unwrap_or(0));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -24,6 +24,16 @@ const TRIM_SLACK: usize = 2 << 20;
 /// the new mark).
 const RESIDENT_SLACK: usize = 1 << 20;
 
+/// CPU time (clock ticks, 1/100 s on Linux) the process may use over a tick
+/// and still count as quiet: background timers, not requests.
+const QUIET_CPU_TICKS: u64 = 5;
+
+/// The most ticks a trim for resident growth waits while every tick finds
+/// more: under steady load freed pages are used again at once, and a trim
+/// each second would cost (it holds the arenas' locks: 1–5 ms on a heap of
+/// 11 MiB with 20,000 free pieces) without keeping anything.
+const MAX_RESIDENT_WAIT: u32 = 32;
+
 /// At most two arenas. Call before any thread starts; `MALLOC_ARENA_MAX` in
 /// the environment still wins.
 pub fn limit_arenas() {
@@ -41,11 +51,14 @@ pub fn limit_arenas() {
 /// holds back to the system when
 /// - the allocator's free memory has grown by more than [`TRIM_SLACK`]
 ///   since the last time (a burst of requests ended),
-/// - or the process's own resident memory has (free memory used again
-///   after a trim is resident again, while the allocator's count of free
-///   bytes, which a trim does not lower, stays the same),
 /// - or the server has gone quiet (no change over a second) with anything
-///   freed since.
+///   freed since,
+/// - or the process's own resident memory has grown by [`RESIDENT_SLACK`]
+///   (free memory used again after a trim is resident again, while the
+///   allocator's count of free bytes, which a trim does not lower, stays
+///   the same); while every tick finds it grown again and the process
+///   busy, these trims back off up to [`MAX_RESIDENT_WAIT`] ticks apart,
+///   and a quiet tick (at most [`QUIET_CPU_TICKS`] of CPU) trims at once.
 ///
 /// Otherwise it only reads the allocator's statistics and `/proc/self/statm`.
 pub fn spawn_trimmer() {
@@ -53,22 +66,22 @@ pub fn spawn_trimmer() {
     tokio::spawn(async {
         let mut ticks = tokio::time::interval(TRIM_EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut trimmed = Reading::default();
-        let mut last = Reading::default();
+        let mut trimmer = Trimmer::default();
         loop {
             ticks.tick().await;
             let now = Reading::now();
-            if should_trim(now, last, trimmed) {
+            let trim = trimmer.decide(now);
+            let after = if trim == Trim::No {
+                now
+            } else {
                 // SAFETY: malloc_trim releases free pages; it takes the
                 // arenas' locks like any allocation does.
                 unsafe {
                     libc::malloc_trim(0);
                 }
-                trimmed = Reading::now();
-            } else {
-                trimmed = trimmed.lowest(now);
-            }
-            last = now;
+                Reading::now()
+            };
+            trimmer.record(now, trim, after);
         }
     });
 }
@@ -81,6 +94,9 @@ struct Reading {
     /// The process's resident memory that no file backs, in bytes (0 where
     /// it cannot be read).
     resident: usize,
+    /// The process's CPU time so far, user and system, in clock ticks (0
+    /// where it cannot be read).
+    cpu: u64,
 }
 
 impl Reading {
@@ -88,23 +104,32 @@ impl Reading {
     fn now() -> Reading {
         // SAFETY: mallinfo2 reads the allocator's statistics.
         let free = unsafe { libc::mallinfo2() }.fordblks;
+        // SAFETY: sysconf only reads a system setting.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(0) as usize;
         Reading {
             free,
             resident: std::fs::read_to_string("/proc/self/statm")
                 .ok()
                 .and_then(|statm| private_resident_pages(&statm))
-                // SAFETY: sysconf only reads a system setting.
-                .map(|pages| pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(0) as usize)
+                .map(|pages| pages.saturating_mul(page))
+                .unwrap_or(0),
+            cpu: std::fs::read_to_string("/proc/self/stat")
+                .ok()
+                .and_then(|stat| cpu_ticks(&stat))
                 .unwrap_or(0),
         }
     }
+}
 
-    fn lowest(self, other: Reading) -> Reading {
-        Reading {
-            free: self.free.min(other.free),
-            resident: self.resident.min(other.resident),
-        }
-    }
+/// User plus system CPU time from `/proc/self/stat`, in clock ticks: fields
+/// 14 and 15, counted after the command name's closing parenthesis (the
+/// name may hold spaces).
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_ascii_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user.saturating_add(system))
 }
 
 /// Resident pages no file backs, from `/proc/self/statm` (`size resident
@@ -116,13 +141,94 @@ fn private_resident_pages(statm: &str) -> Option<usize> {
     Some(resident.saturating_sub(shared))
 }
 
-/// Whether to trim, given a reading now, a tick ago (`last`) and after the
-/// last trim (`trimmed`): free or resident memory grown past the slack, or
-/// free memory grown at all and still since the last tick.
-fn should_trim(now: Reading, last: Reading, trimmed: Reading) -> bool {
-    now.free > trimmed.free.saturating_add(TRIM_SLACK)
-        || now.resident > trimmed.resident.saturating_add(RESIDENT_SLACK)
-        || (now.free > trimmed.free && now.free == last.free)
+/// Why a tick trims, if it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trim {
+    No,
+    /// Free memory came back to the allocator (a burst ended), or the
+    /// server went quiet with some.
+    Freed,
+    /// Resident memory grew.
+    Resident,
+}
+
+/// The trimmer's memory from tick to tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Trimmer {
+    /// The reading a tick ago.
+    last: Reading,
+    /// The marks: free memory after the last trim (lowered when it falls),
+    /// resident memory after the last trim.
+    trimmed: Reading,
+    /// Ticks a trim for resident growth still waits.
+    wait: u32,
+    /// The wait after the next such trim (doubles while ticks keep finding
+    /// growth, back to 1 once one does not).
+    backoff: u32,
+}
+
+impl Default for Trimmer {
+    fn default() -> Self {
+        Trimmer {
+            last: Reading::default(),
+            trimmed: Reading::default(),
+            wait: 0,
+            backoff: 1,
+        }
+    }
+}
+
+impl Trimmer {
+    /// Whether this tick, with reading `now`, trims.
+    fn decide(&self, now: Reading) -> Trim {
+        let free = self.trimmed.free;
+        if now.free > free.saturating_add(TRIM_SLACK)
+            || (now.free > free && now.free == self.last.free)
+        {
+            Trim::Freed
+        } else if self.resident_grew(now) && (self.wait == 0 || self.quiet(now)) {
+            Trim::Resident
+        } else {
+            Trim::No
+        }
+    }
+
+    fn resident_grew(&self, now: Reading) -> bool {
+        now.resident > self.trimmed.resident.saturating_add(RESIDENT_SLACK)
+    }
+
+    /// Whether the process used next to no CPU since the last tick.
+    fn quiet(&self, now: Reading) -> bool {
+        now.cpu != 0 && now.cpu.saturating_sub(self.last.cpu) <= QUIET_CPU_TICKS
+    }
+
+    /// Ends the tick: `now` was read before it, `after` after its trim
+    /// (`now` again when it did not trim).
+    fn record(&mut self, now: Reading, trim: Trim, after: Reading) {
+        match trim {
+            Trim::No => {
+                self.trimmed.free = self.trimmed.free.min(now.free);
+                if self.resident_grew(now) {
+                    self.wait = self.wait.saturating_sub(1);
+                } else {
+                    self.wait = 0;
+                    self.backoff = 1;
+                }
+            }
+            Trim::Freed => self.trimmed = after,
+            Trim::Resident if self.quiet(now) => {
+                self.trimmed = after;
+                self.wait = 0;
+                self.backoff = 1;
+            }
+            Trim::Resident => {
+                self.trimmed = after;
+                self.wait = self.backoff;
+                self.backoff = (self.backoff * 2).min(MAX_RESIDENT_WAIT);
+            }
+        }
+        self.last = now;
+    }
 }
 
 #[cfg(test)]
@@ -132,7 +238,23 @@ mod tests {
     const MIB: usize = 1 << 20;
 
     fn free(free: usize) -> Reading {
-        Reading { free, resident: 0 }
+        Reading {
+            free,
+            ..Reading::default()
+        }
+    }
+
+    /// A trimmer that trimmed at `trimmed` and read `last` a tick ago.
+    fn trimmer(last: Reading, trimmed: Reading) -> Trimmer {
+        Trimmer {
+            last,
+            trimmed,
+            ..Trimmer::default()
+        }
+    }
+
+    fn should_trim(now: Reading, last: Reading, trimmed: Reading) -> bool {
+        trimmer(last, trimmed).decide(now) != Trim::No
     }
 
     #[test]
@@ -158,36 +280,105 @@ mod tests {
         assert!(should_trim(free(5 * MIB), free(5 * MIB), free(4 * MIB)));
     }
 
+    fn at(free: usize, resident: usize, cpu: u64) -> Reading {
+        Reading {
+            free,
+            resident,
+            cpu,
+        }
+    }
+
     #[test]
     fn trims_when_free_memory_is_resident_again() {
         // The allocator's free bytes are what they were after the trim (a
         // trim does not lower them), and the work goes on, but the freed
         // pages were used again: resident memory says so.
-        let trimmed = Reading {
-            free: 6 * MIB,
-            resident: 8 * MIB,
-        };
-        let last = Reading {
-            free: 6 * MIB - 4096,
-            resident: 10 * MIB,
-        };
-        let now = Reading {
-            free: 6 * MIB,
-            resident: 11 * MIB,
-        };
-        assert!(should_trim(now, last, trimmed));
+        let trimmed = at(6 * MIB, 8 * MIB, 100);
+        let last = at(6 * MIB - 4096, 10 * MIB, 200);
+        let now = at(6 * MIB, 11 * MIB, 300);
+        assert_eq!(trimmer(last, trimmed).decide(now), Trim::Resident);
         // Within the slack: not yet.
-        let now = Reading {
-            free: 6 * MIB,
-            resident: 9 * MIB,
-        };
-        assert!(!should_trim(now, last, trimmed));
+        assert!(!should_trim(at(6 * MIB, 9 * MIB, 300), last, trimmed));
         // Where resident memory cannot be read, it counts for nothing.
-        let unknown = Reading {
-            free: 6 * MIB,
-            resident: 0,
-        };
-        assert!(!should_trim(unknown, last, trimmed));
+        assert!(!should_trim(at(6 * MIB, 0, 300), last, trimmed));
+    }
+
+    /// Runs busy ticks (a CPU-second each) where the work keeps using the
+    /// freed pages again: each reading `grown` above what a trim leaves
+    /// (`base`); returns the ticks that trimmed.
+    fn steady_load(trimmer: &mut Trimmer, ticks: u32, base: usize, grown: usize) -> Vec<u32> {
+        let mut trimmed_on = Vec::new();
+        for tick in 0..ticks {
+            // The free count moves a little every tick: never quiet.
+            let now = at(
+                6 * MIB - 4096 - (tick as usize % 2) * 4096,
+                base + grown,
+                trimmer.last.cpu + 100,
+            );
+            let trim = trimmer.decide(now);
+            let after = if trim == Trim::No {
+                now
+            } else {
+                trimmed_on.push(tick);
+                Reading {
+                    resident: base,
+                    ..now
+                }
+            };
+            trimmer.record(now, trim, after);
+        }
+        trimmed_on
+    }
+
+    fn loaded() -> Trimmer {
+        trimmer(at(6 * MIB, 8 * MIB, 100), at(6 * MIB, 8 * MIB, 100))
+    }
+
+    #[test]
+    fn backs_off_while_every_busy_tick_finds_resident_growth() {
+        let mut t = loaded();
+        let trimmed_on = steady_load(&mut t, 200, 8 * MIB, 3 * MIB);
+        // 1, then waits of 1, 2, 4, … ticks, then every 33rd tick at most.
+        assert_eq!(
+            trimmed_on,
+            vec![0, 2, 5, 10, 19, 36, 69, 102, 135, 168],
+            "{trimmed_on:?}"
+        );
+
+        // Once a tick finds no growth (the load ended), the next growth is
+        // trimmed at once again.
+        let cpu = t.last.cpu + 100;
+        let calm = at(6 * MIB - 8192, 8 * MIB, cpu);
+        let trim = t.decide(calm);
+        assert_eq!(trim, Trim::No);
+        t.record(calm, trim, calm);
+        assert_eq!(steady_load(&mut t, 3, 8 * MIB, 3 * MIB), vec![0, 2]);
+    }
+
+    #[test]
+    fn a_quiet_tick_trims_at_once_whatever_the_back_off() {
+        let mut t = loaded();
+        steady_load(&mut t, 12, 8 * MIB, 3 * MIB);
+        assert!(t.wait > 0, "{t:?}");
+        // The load ended: memory stays resident, the process idles (a
+        // background timer's CPU), the free count still moves.
+        let idle = at(6 * MIB - 12288, 11 * MIB, t.last.cpu + 1);
+        assert_eq!(t.decide(idle), Trim::Resident);
+        t.record(idle, Trim::Resident, at(6 * MIB - 12288, 8 * MIB, idle.cpu));
+        assert_eq!((t.wait, t.backoff), (0, 1));
+        // Where the CPU time cannot be read, never quiet.
+        let mut t = loaded();
+        steady_load(&mut t, 12, 8 * MIB, 3 * MIB);
+        t.last.cpu = 0;
+        assert_eq!(t.decide(at(6 * MIB - 12288, 11 * MIB, 0)), Trim::No);
+    }
+
+    #[test]
+    fn reads_cpu_ticks_after_the_command_name() {
+        let stat = "4242 (confab (serve) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 731 212 0 0 20 0 9 0 100 0 0";
+        assert_eq!(cpu_ticks(stat), Some(943));
+        assert_eq!(cpu_ticks("4242 (confab) S 1"), None);
+        assert_eq!(cpu_ticks("no name here"), None);
     }
 
     #[test]
@@ -206,8 +397,20 @@ mod tests {
 
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
-    fn reads_this_process() {
+    fn reads_this_process_as_its_status_does() {
         let now = Reading::now();
-        assert!(now.resident > 0, "{now:?}");
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let anon_kib: usize = status
+            .lines()
+            .find_map(|line| line.strip_prefix("RssAnon:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        let diff = (now.resident / 1024).abs_diff(anon_kib);
+        assert!(
+            diff < 4096,
+            "statm {} KiB, status {anon_kib} KiB",
+            now.resident / 1024
+        );
+        assert!(now.resident > 0);
     }
 }
