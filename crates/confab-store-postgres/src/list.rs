@@ -57,8 +57,9 @@ fn tsquery_text(search: &SearchQuery, prefix: bool, forms: Forms) -> Option<Stri
                     alternatives.push(format!("{whole}{suffix}"));
                 }
                 // From the term as typed: PostgreSQL lowercases the rest
-                // (Rust's `İ` would bring a combining dot back).
-                if letters.contains('ς') {
+                // (Rust's `İ` would bring a combining dot back). A capital
+                // `Σ` never lowercases to `ς` one letter at a time.
+                if term.contains('ς') {
                     alternatives.push(format!("{}{suffix}", term.replace('ς', "σ")));
                 }
             }

@@ -191,13 +191,15 @@ impl PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Posted> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        // A widget's post has its inbox row already; known ids load it
-        // below, once the replays have had their say.
+        // A widget's post finds its inbox row by the token; known ids load it.
         let (account, inbox, contact) = match poster {
-            Poster::Ids(account, inbox, contact) => (account, Err(inbox), contact),
+            Poster::Ids(account, inbox, contact) => {
+                let inbox = crate::accounts::load_inbox(&mut tx, account, inbox).await?;
+                (account, inbox, contact)
+            }
             Poster::Token { inbox, session } => {
                 let (inbox, contact) = poster_by_token(&mut tx, inbox, session).await?;
-                (inbox.account_id, Ok(inbox), contact)
+                (inbox.account_id, inbox, contact)
             }
         };
         if let Some(posted) = replay(
@@ -220,10 +222,6 @@ impl PostgresStore {
         // The contact's lock serialises their posts: two first messages
         // cannot both start a conversation. Taken by marking them seen.
         let contact = lock_contact_seen(&mut tx, account, contact, now).await?;
-        let inbox = match inbox {
-            Ok(inbox) => inbox,
-            Err(id) => crate::accounts::load_inbox(&mut tx, account, id).await?,
-        };
         let target = match message.conversation_id {
             _ if message.new_conversation => None,
             Some(id) => {
