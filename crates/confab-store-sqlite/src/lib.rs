@@ -151,7 +151,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<confab_store::Posted> {
         let (inbox_token, session_hash) = (inbox_token.to_owned(), session_hash.to_owned());
         self.writer
-            .write(move |tx| messages::post_by_token(tx, &inbox_token, &session_hash, message, now))
+            .write_rerunnable(move |tx| {
+                messages::post_by_token(tx, &inbox_token, &session_hash, &message, now)
+            })
             .await
     }
 }

@@ -121,7 +121,7 @@ fn post_contact_message(
     account: AccountId,
     inbox: InboxId,
     contact: ContactId,
-    message: NewContactMessage,
+    message: &NewContactMessage,
     now: Timestamp,
 ) -> StoreResult<Posted> {
     if let Some(posted) = replay(
@@ -264,7 +264,7 @@ pub(crate) fn post_by_token(
     tx: &Connection,
     inbox_token: &str,
     session_hash: &str,
-    message: NewContactMessage,
+    message: &NewContactMessage,
     now: Timestamp,
 ) -> StoreResult<Posted> {
     let found: Option<(i64, i64, Option<i64>)> = query_opt(
@@ -292,7 +292,7 @@ fn post_agent_message(
     tx: &Connection,
     account: AccountId,
     conversation: ConversationId,
-    message: NewAgentMessage,
+    message: &NewAgentMessage,
     now: Timestamp,
 ) -> StoreResult<Posted> {
     if let Some(posted) = replay(
@@ -316,11 +316,11 @@ fn post_agent_message(
     apply_outcome(&mut conversation, &outcome);
     // A reply on an e-mail or form ticket leaves by e-mail, when the contact
     // has an address; on chat, later, for a visitor who left the page.
-    let has_email = may_mail(conversation.inbox_kind, &message)
+    let has_email = may_mail(conversation.inbox_kind, message)
         && load_contact(tx, account, conversation.contact_id)?
             .email
             .is_some();
-    let plan = mail_plan(conversation.inbox_kind, &message, has_email, now);
+    let plan = mail_plan(conversation.inbox_kind, message, has_email, now);
     let mail_id = plan.and(message.email_message_id.as_deref());
     let mut stored = insert_message(
         tx,
@@ -400,7 +400,9 @@ impl MessageStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Posted> {
         self.writer
-            .write(move |tx| post_contact_message(tx, account, inbox, contact, message, now))
+            .write_rerunnable(move |tx| {
+                post_contact_message(tx, account, inbox, contact, &message, now)
+            })
             .await
     }
 
@@ -412,7 +414,9 @@ impl MessageStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Posted> {
         self.writer
-            .write(move |tx| post_agent_message(tx, account, conversation, message, now))
+            .write_rerunnable(move |tx| {
+                post_agent_message(tx, account, conversation, &message, now)
+            })
             .await
     }
 

@@ -8,6 +8,14 @@
 //! no trace and does not disturb the others — and commits once. Nobody is
 //! answered before that commit returns: an acknowledged change is on disk
 //! (`synchronous=FULL`), yet many changes share one fsync.
+//!
+//! A savepoint per job has a price on the hot path (FTS5 flushes its
+//! pending terms at every savepoint, and SQLite copies each page a job
+//! changes into the savepoint's journal). Jobs that may run more than once
+//! ([`Writer::write_rerunnable`]: their only effect is on the connection)
+//! run without one: should such a job fail after changing something, the
+//! writer undoes all of them at once and runs them again, each in its own
+//! savepoint. A job that fails before changing anything needs no undoing.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -26,11 +34,61 @@ use crate::lite::lite_error;
 /// rest of the queue, and the work lost to a failing commit).
 const MAX_BATCH: usize = 512;
 
-/// A job, type-erased: runs on the writer thread inside the open
-/// transaction (or is told why it cannot run) and says whether it
-/// succeeded, plus how to answer its caller once the transaction's fate is
-/// known.
-type Job = Box<dyn FnOnce(Result<&Connection, &str>) -> Ran + Send>;
+/// A job, type-erased.
+enum Job {
+    /// Runs once on the writer thread inside the open transaction (or is
+    /// told why it cannot run) and says whether it succeeded, plus how to
+    /// answer its caller once the transaction's fate is known.
+    Once(OnceJob),
+    /// May run again after its changes were undone.
+    Rerunnable(Box<dyn Rerun>),
+}
+
+/// A job that may run more than once, each run starting from the same
+/// database state; it keeps the last run's result until it answers.
+trait Rerun: Send {
+    /// Runs (again) in the open transaction; whether it succeeded.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller once the transaction ended: `error` is why the
+    /// transaction failed or the job could not run, if so.
+    fn answer(self: Box<Self>, error: Option<&str>);
+}
+
+/// A [`Rerun`] from a closure and the channel its caller waits on.
+struct RerunJob<T, F> {
+    job: F,
+    result: Option<StoreResult<T>>,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> Rerun for RerunJob<T, F>
+where
+    T: Send + 'static,
+    F: FnMut(&Connection) -> StoreResult<T> + Send + 'static,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let result = catch_unwind(AssertUnwindSafe(|| (self.job)(conn)))
+            .unwrap_or_else(|_| Err(StoreError::Database("a write job panicked".into())));
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn answer(self: Box<Self>, error: Option<&str>) {
+        let result = match (self.result, error) {
+            (Some(Ok(_)), Some(error)) => {
+                Err(StoreError::Database(format!("commit failed: {error}")))
+            }
+            (Some(result), _) => result,
+            (None, error) => Err(StoreError::Database(
+                error.unwrap_or("the job did not run").to_string(),
+            )),
+        };
+        let _ = self.reply.send(result);
+    }
+}
+
+type OnceJob = Box<dyn FnOnce(Result<&Connection, &str>) -> Ran + Send>;
 
 struct Ran {
     ok: bool,
@@ -97,7 +155,7 @@ impl Writer {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<StoreResult<T>>();
-        let job: Job = Box::new(move |conn| {
+        let job = Job::Once(Box::new(move |conn| {
             let result = match conn {
                 Ok(conn) => catch_unwind(AssertUnwindSafe(|| job(conn)))
                     .unwrap_or_else(|_| Err(StoreError::Database("a write job panicked".into()))),
@@ -115,7 +173,29 @@ impl Writer {
                     let _ = reply.send(result);
                 }),
             }
-        });
+        }));
+        self.send(job, answer).await
+    }
+
+    /// As [`Writer::write`], for a job that may run more than once: its
+    /// only effect is on the connection it is given, and each run starts
+    /// from the same database state. Such jobs share a batch without a
+    /// savepoint each (see the module's notes).
+    pub(crate) async fn write_rerunnable<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<StoreResult<T>>();
+        let job = Job::Rerunnable(Box::new(RerunJob {
+            job,
+            result: None,
+            reply,
+        }));
+        self.send(job, answer).await
+    }
+
+    async fn send<T>(&self, job: Job, answer: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
         self.queue
             .send(job)
             .map_err(|_| StoreError::Database("the writer thread has stopped".into()))?;
@@ -167,60 +247,94 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &Stats) {
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let answers = run_batch(&conn, batch.drain(..));
         stats.transactions.fetch_add(1, Ordering::Relaxed);
-        for (answer, error) in answers {
-            answer(error.as_deref());
+        for (pending, error) in answers {
+            pending.answer(error.as_deref());
         }
     }
 }
 
+/// How to answer a job once its batch's transaction has ended.
+enum Pending {
+    Once(Answer),
+    Rerunnable(Box<dyn Rerun>),
+}
+
+impl Pending {
+    fn answer(self, error: Option<&str>) {
+        match self {
+            Pending::Once(answer) => answer(error),
+            Pending::Rerunnable(job) => job.answer(error),
+        }
+    }
+}
+
+/// One batch's transaction while its jobs run.
+struct Batch<'c> {
+    conn: &'c Connection,
+    /// Whether any job's changes are to be committed.
+    any_ok: bool,
+    /// Set when a failed job's changes could not be undone: then nothing of
+    /// this batch may be committed.
+    poisoned: Option<String>,
+}
+
 /// Runs one batch; returns each job's answer with the error to give it.
+/// Jobs that run once go first, each in its own savepoint; then the
+/// rerunnable ones together (the order inside a batch is free: nobody has
+/// been answered yet).
 fn run_batch(
     conn: &Connection,
-    batch: impl ExactSizeIterator<Item = Job>,
-) -> Vec<(Answer, Option<String>)> {
-    let alone = batch.len() == 1;
-    let mut answers: Vec<(Answer, Option<String>)> = Vec::with_capacity(batch.len());
+    batch: impl Iterator<Item = Job>,
+) -> Vec<(Pending, Option<String>)> {
+    let (mut once, mut rerunnable) = (Vec::new(), Vec::new());
+    for job in batch {
+        match job {
+            Job::Once(job) => once.push(job),
+            Job::Rerunnable(job) => rerunnable.push(job),
+        }
+    }
+    let alone = once.len() + rerunnable.len() == 1;
+    let mut answers: Vec<(Pending, Option<String>)> =
+        Vec::with_capacity(once.len() + rerunnable.len());
     if let Err(error) = exec(conn, "BEGIN IMMEDIATE") {
-        for job in batch {
-            answers.push((job(Err(&error)).answer, None));
+        for job in once {
+            answers.push((Pending::Once(job(Err(&error)).answer), None));
+        }
+        for job in rerunnable {
+            answers.push((Pending::Rerunnable(job), Some(error.clone())));
         }
         return answers;
     }
-    let mut any_ok = false;
-    // Set when a failed job's changes could not be undone: then nothing of
-    // this batch may be committed.
-    let mut poisoned: Option<String> = None;
-    for job in batch {
-        if let Some(why) = &poisoned {
-            answers.push((job(Err(why)).answer, None));
-            continue;
-        }
-        if alone {
+    let mut batch = Batch {
+        conn,
+        any_ok: false,
+        poisoned: None,
+    };
+    for job in once {
+        let answer = if alone {
             let ran = job(Ok(conn));
-            any_ok = ran.ok;
-            answers.push((ran.answer, None));
-            continue;
-        }
-        if let Err(error) = exec(conn, "SAVEPOINT job") {
-            answers.push((job(Err(&error)).answer, None));
-            poisoned = Some(error);
-            continue;
-        }
-        let ran = job(Ok(conn));
-        let closed = if ran.ok {
-            exec(conn, "RELEASE job")
+            batch.any_ok = ran.ok;
+            ran.answer
         } else {
-            exec(conn, "ROLLBACK TO job").and_then(|()| exec(conn, "RELEASE job"))
+            batch.once_in_savepoint(job)
         };
-        if let Err(error) = closed {
-            poisoned = Some(error);
-        }
-        any_ok |= ran.ok;
-        answers.push((ran.answer, None));
+        answers.push((Pending::Once(answer), None));
     }
-    let finished = match poisoned {
+    if alone {
+        for job in rerunnable.iter_mut() {
+            batch.any_ok = job.run(conn);
+        }
+    } else {
+        batch.rerunnables(&mut rerunnable);
+    }
+    answers.extend(
+        rerunnable
+            .into_iter()
+            .map(|job| (Pending::Rerunnable(job), None)),
+    );
+    let finished = match batch.poisoned {
         Some(error) => Err(error),
-        None if any_ok => exec(conn, "COMMIT"),
+        None if batch.any_ok => exec(conn, "COMMIT"),
         None => exec(conn, "ROLLBACK"),
     };
     if let Err(error) = finished {
@@ -232,6 +346,103 @@ fn run_batch(
         }
     }
     answers
+}
+
+impl Batch<'_> {
+    /// Runs a job in its own savepoint; a failure leaves no trace.
+    fn once_in_savepoint(&mut self, job: OnceJob) -> Answer {
+        if let Some(why) = &self.poisoned {
+            return job(Err(why)).answer;
+        }
+        if let Err(error) = exec(self.conn, "SAVEPOINT job") {
+            let answer = job(Err(&error)).answer;
+            self.poisoned = Some(error);
+            return answer;
+        }
+        let ran = job(Ok(self.conn));
+        self.close_savepoint(ran.ok);
+        ran.answer
+    }
+
+    /// Runs a rerunnable job in its own savepoint.
+    fn rerun_in_savepoint(&mut self, job: &mut Box<dyn Rerun>) {
+        if self.poisoned.is_some() {
+            return;
+        }
+        if let Err(error) = exec(self.conn, "SAVEPOINT job") {
+            self.poisoned = Some(error);
+            return;
+        }
+        let ok = job.run(self.conn);
+        self.close_savepoint(ok);
+    }
+
+    fn close_savepoint(&mut self, ok: bool) {
+        let closed = if ok {
+            exec(self.conn, "RELEASE job")
+        } else {
+            exec(self.conn, "ROLLBACK TO job").and_then(|()| exec(self.conn, "RELEASE job"))
+        };
+        if let Err(error) = closed {
+            self.poisoned = Some(error);
+        }
+        self.any_ok |= ok;
+    }
+
+    /// Runs the rerunnable jobs one after another without a savepoint
+    /// each. A job that fails without having changed anything is simply
+    /// answered with its error; one that fails after changing something
+    /// makes the writer undo all of them and run them again, each in its
+    /// own savepoint.
+    fn rerunnables(&mut self, jobs: &mut [Box<dyn Rerun>]) {
+        if self.poisoned.is_some() || jobs.is_empty() {
+            return;
+        }
+        // Without earlier jobs to keep, undoing is rolling the whole
+        // transaction back; with them, a savepoint around all of these.
+        let guarded = self.any_ok;
+        if guarded && let Err(error) = exec(self.conn, "SAVEPOINT together") {
+            self.poisoned = Some(error);
+            return;
+        }
+        let mut any_ok = false;
+        let mut clean = true;
+        for job in jobs.iter_mut() {
+            let before = self.conn.total_changes();
+            let ok = job.run(self.conn);
+            if self.conn.is_autocommit() {
+                // SQLite itself rolled the transaction back (a full disk,
+                // an I/O error): nothing of the batch is left to commit.
+                self.poisoned = Some("the transaction was rolled back by an error".into());
+                return;
+            }
+            if !ok && self.conn.total_changes() != before {
+                clean = false;
+                break;
+            }
+            any_ok |= ok;
+        }
+        if clean {
+            if guarded && let Err(error) = exec(self.conn, "RELEASE together") {
+                self.poisoned = Some(error);
+            }
+            self.any_ok |= any_ok;
+            return;
+        }
+        let undone = if guarded {
+            exec(self.conn, "ROLLBACK TO together")
+                .and_then(|()| exec(self.conn, "RELEASE together"))
+        } else {
+            exec(self.conn, "ROLLBACK").and_then(|()| exec(self.conn, "BEGIN IMMEDIATE"))
+        };
+        if let Err(error) = undone {
+            self.poisoned = Some(error);
+            return;
+        }
+        for job in jobs.iter_mut() {
+            self.rerun_in_savepoint(job);
+        }
+    }
 }
 
 fn exec(conn: &Connection, sql: &str) -> Result<(), String> {
@@ -389,6 +600,175 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(stray, 0, "a failed job's rows were committed");
+    }
+
+    /// What a test job does after (or instead of) inserting its row.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Fate {
+        Lands,
+        /// Fails before changing anything.
+        RefusedFirst,
+        /// Inserts its row and a stray one, then fails.
+        FailsAfterWriting,
+        /// Inserts its row, then panics.
+        PanicsAfterWriting,
+    }
+
+    fn fate(k: i64) -> Fate {
+        match k % 10 {
+            3 => Fate::RefusedFirst,
+            5 if k % 50 == 5 => Fate::FailsAfterWriting,
+            7 if k % 70 == 7 => Fate::PanicsAfterWriting,
+            _ => Fate::Lands,
+        }
+    }
+
+    fn fated_job(
+        k: i64,
+        runs: Arc<AtomicU64>,
+    ) -> impl FnMut(&Connection) -> StoreResult<i64> + Send + 'static {
+        move |tx| {
+            runs.fetch_add(1, Ordering::Relaxed);
+            if fate(k) == Fate::RefusedFirst {
+                return Err(StoreError::NotFound("thing"));
+            }
+            execute(tx, "INSERT INTO t (k, v) VALUES (?1, 'x')", [k])?;
+            match fate(k) {
+                Fate::FailsAfterWriting => {
+                    execute(tx, "INSERT INTO t (k, v) VALUES (?1, 'y')", [k + 100_000])?;
+                    Err(StoreError::NotFound("stray"))
+                }
+                Fate::PanicsAfterWriting => panic!("job {k} panics after writing"),
+                _ => Ok(k),
+            }
+        }
+    }
+
+    /// Checks each answer against its job's fate, then that exactly the
+    /// rows of the jobs that landed were committed.
+    async fn check_fates(writer: &Writer, answers: Vec<(i64, StoreResult<i64>)>) {
+        let mut kept = 0;
+        for (k, result) in answers {
+            match fate(k) {
+                Fate::Lands => {
+                    assert_eq!(result.unwrap(), k);
+                    kept += 1;
+                }
+                Fate::RefusedFirst => {
+                    assert!(
+                        matches!(result, Err(StoreError::NotFound("thing"))),
+                        "{result:?}"
+                    )
+                }
+                Fate::FailsAfterWriting => {
+                    assert!(
+                        matches!(result, Err(StoreError::NotFound("stray"))),
+                        "{result:?}"
+                    )
+                }
+                Fate::PanicsAfterWriting => {
+                    assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}")
+                }
+            }
+        }
+        assert_eq!(count(writer).await, kept);
+        let landed_only = writer
+            .write(|tx| {
+                query_one(
+                    tx,
+                    "SELECT COUNT(*) AS n FROM t WHERE k >= 100000",
+                    [],
+                    "t",
+                    |r| r.int("n"),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(landed_only, 0, "a failed job's rows were committed");
+    }
+
+    /// Rerunnable jobs share a batch without savepoints: those that fail
+    /// before changing anything are answered and the rest commit; one that
+    /// fails (or panics) after changing something has all of them undone
+    /// and run again in savepoints, so its changes go and the others' stay.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn rerunnable_jobs_failing_after_writing_leave_no_trace_and_spare_the_rest() {
+        let writer = open();
+        setup(&writer).await;
+        let before = writer.stats().transactions.load(Ordering::Relaxed);
+        let runs: Vec<Arc<AtomicU64>> = (0..3000).map(|_| Arc::new(AtomicU64::new(0))).collect();
+        let mut tasks = Vec::new();
+        for k in 0..3000i64 {
+            let (writer, runs) = (writer.clone(), runs[k as usize].clone());
+            tasks.push(tokio::spawn(async move {
+                (k, writer.write_rerunnable(fated_job(k, runs)).await)
+            }));
+        }
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        check_fates(&writer, answers).await;
+        let transactions = writer.stats().transactions.load(Ordering::Relaxed) - before;
+        assert!(transactions < 3000, "no commit was shared");
+        // Some batches were undone and run again, and only those.
+        let ran_twice = runs
+            .iter()
+            .filter(|r| r.load(Ordering::Relaxed) == 2)
+            .count();
+        assert!(ran_twice > 0, "no job was run again");
+        assert!(
+            runs.iter()
+                .all(|r| (1..=2).contains(&r.load(Ordering::Relaxed)))
+        );
+    }
+
+    /// Without a failure after writing, each rerunnable job runs once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn rerunnable_jobs_run_once_when_none_fails_after_writing() {
+        let writer = open();
+        setup(&writer).await;
+        let runs = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for k in (0..2000i64).filter(|k| matches!(fate(*k), Fate::Lands | Fate::RefusedFirst)) {
+            let (writer, runs) = (writer.clone(), runs.clone());
+            tasks.push(tokio::spawn(async move {
+                (k, writer.write_rerunnable(fated_job(k, runs)).await)
+            }));
+        }
+        let jobs = tasks.len() as u64;
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        check_fates(&writer, answers).await;
+        assert_eq!(runs.load(Ordering::Relaxed), jobs);
+    }
+
+    /// Jobs of both kinds in one batch: the rerunnable ones are undone
+    /// without undoing the once-only jobs' changes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn undoing_rerunnable_jobs_keeps_the_once_only_jobs_of_their_batch() {
+        let writer = open();
+        setup(&writer).await;
+        let mut tasks = Vec::new();
+        for k in 0..3000i64 {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                let job = fated_job(k, Arc::new(AtomicU64::new(0)));
+                let result = if k % 2 == 0 {
+                    writer.write(job).await
+                } else {
+                    writer.write_rerunnable(job).await
+                };
+                (k, result)
+            }));
+        }
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        check_fates(&writer, answers).await;
     }
 
     #[tokio::test]

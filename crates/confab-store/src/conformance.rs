@@ -55,6 +55,7 @@ macro_rules! conformance_tests {
             attachments_of_others_are_refused,
             unused_attachments_are_purged_once,
             email_replies_carry_their_attachments,
+            messages_refused_among_concurrent_writers_leave_no_trace,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {$(

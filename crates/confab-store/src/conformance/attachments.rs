@@ -538,3 +538,99 @@ pub async fn email_replies_carry_their_attachments(store: &dyn Store) {
     assert_eq!(jobs[0].attachments[0].storage_key, file.storage_key);
     assert_eq!(jobs[0].attachments[0].message_id, Some(reply.message.id));
 }
+
+/// Messages refused half-way (a file that is not the sender's is found only
+/// after the message row was written) among concurrent writers: each
+/// refused message leaves no trace, every other one lands whole, and the
+/// event log stays gap-free (SQLite runs such writes together without a
+/// savepoint each and undoes them all when one fails after writing).
+pub async fn messages_refused_among_concurrent_writers_leave_no_trace(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let mut contacts = Vec::new();
+    for n in 0..6 {
+        let contact = f.new_contact(store, &format!("Writer {n}")).await;
+        let file = stored(store, &f, None, Uploader::Contact(contact.id), "mine.txt").await;
+        contacts.push((contact, file));
+    }
+    let writes = contacts
+        .iter()
+        .enumerate()
+        .flat_map(|(n, (contact, file))| {
+            let theirs = contacts[(n + 1) % contacts.len()].1.id;
+            [
+                (contact.id, "plain one", vec![]),
+                (contact.id, "refused", vec![theirs]),
+                (contact.id, "with my file", vec![file.id]),
+                (contact.id, "plain two", vec![]),
+            ]
+            .map(|(contact, body, attachments)| async move {
+                let result = store
+                    .post_contact_message(
+                        f.account,
+                        f.chat.id,
+                        contact,
+                        NewContactMessage {
+                            body: body.into(),
+                            attachments,
+                            ..NewContactMessage::default()
+                        },
+                        at(1),
+                    )
+                    .await;
+                (body, result)
+            })
+        });
+    let mut conversations = std::collections::BTreeSet::new();
+    for (body, result) in super::cases::futures_join_all(writes.collect()).await {
+        if body == "refused" {
+            assert_refused(result);
+        } else {
+            conversations.insert(result.expect("an accepted message").conversation.id);
+        }
+    }
+    assert_eq!(conversations.len(), 6, "one conversation per contact");
+    for conversation in &conversations {
+        let messages = store
+            .list_messages(f.account, *conversation, true, None, 100)
+            .await
+            .expect("messages")
+            .items;
+        let bodies: std::collections::BTreeSet<&str> =
+            messages.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(
+            bodies,
+            ["plain one", "plain two", "with my file"].into(),
+            "conversation {conversation:?}"
+        );
+        let read = store
+            .get_conversation(f.account, *conversation)
+            .await
+            .expect("conversation");
+        assert_eq!(read.unread_count, 3);
+    }
+    for (contact, file) in &contacts {
+        let file = store.get_attachment(f.account, file.id).await.unwrap();
+        let taker = file.message_id.expect("each file taken by its own sender");
+        let conversation = file.conversation_id.expect("attached in a conversation");
+        let messages = store
+            .list_messages(f.account, conversation, true, None, 100)
+            .await
+            .unwrap()
+            .items;
+        let taken_by = messages.iter().find(|m| m.id == taker).unwrap();
+        assert_eq!(taken_by.body, "with my file");
+        assert_eq!(taken_by.sender_id, Some(contact.id.0));
+    }
+    let events = super::cases::all_events(store, f.account).await;
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=events.len() as i64).collect::<Vec<_>>(),
+        "gap-free"
+    );
+    let created = events
+        .iter()
+        .filter(|e| e.event_type == EventType::MessageCreated)
+        .count();
+    assert_eq!(created, 18);
+}

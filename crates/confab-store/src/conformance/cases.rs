@@ -12,7 +12,7 @@ fn at(minutes: i64) -> Timestamp {
     T0.plus_minutes(minutes)
 }
 
-async fn all_events(store: &dyn Store, account: AccountId) -> Vec<event::Event> {
+pub(super) async fn all_events(store: &dyn Store, account: AccountId) -> Vec<event::Event> {
     store
         .events_since(account, 0, 100_000)
         .await
@@ -898,7 +898,7 @@ pub async fn event_log_is_gap_free_under_concurrent_writers(store: &dyn Store) {
 }
 
 /// Runs futures concurrently without pulling in a futures crate.
-async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+pub(super) async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
