@@ -6,8 +6,10 @@
 //! The history — contacts, conversations, messages, tags, delivered e-mail
 //! replies — is then written with raw sqlx in big batched transactions, with
 //! every derived column filled as the stores' write path fills it (see
-//! [`generate`]) and the search indexes kept by the schema itself (SQLite's
-//! FTS5 triggers, PostgreSQL's generated `tsvector` columns).
+//! [`generate`]) and the search indexes filled as the stores fill them
+//! (SQLite: each message's FTS5 row written beside it, as the store does;
+//! conversations' by the schema's trigger; PostgreSQL: generated
+//! `tsvector` columns).
 //!
 //! The history writes **no events**: the event log is what happened since
 //! the server (or the generator) started streaming, and only the setup made

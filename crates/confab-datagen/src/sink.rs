@@ -265,6 +265,13 @@ async fn write_sqlite(pool: &SqlitePool, batch: &Batch) -> anyhow::Result<()> {
                 .push_bind(row.delivery);
         });
         qb.build().execute(&mut *tx).await?;
+        // Their search rows: the store writes them itself, no trigger
+        // (the SQLite store's migration 0012).
+        let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO message_search (rowid, body) ");
+        qb.push_values(chunk, |mut b, row| {
+            b.push_bind(row.id).push_bind(row.body.as_str());
+        });
+        qb.build().execute(&mut *tx).await?;
     }
     for chunk in batch.outbound.chunks(SQLITE_ROWS) {
         let mut qb = QueryBuilder::<Sqlite>::new(

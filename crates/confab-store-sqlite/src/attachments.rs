@@ -62,6 +62,48 @@ pub(crate) fn attach(
     Ok(attached)
 }
 
+/// Whether [`attach`] would take every one of `ids` for a message of
+/// `uploader` in `conversation` (`None`: one about to be started): the same
+/// conditions, read before the message's first write, so that a refused
+/// file fails the job before it changed anything (on the one writer
+/// thread nothing changes between this read and the attaching; a writer
+/// batch undoes and reruns all its messages when one fails after writing).
+pub(crate) fn check_attachable(
+    tx: &Connection,
+    account: AccountId,
+    conversation: Option<ConversationId>,
+    uploader: Uploader,
+    ids: &[AttachmentId],
+) -> StoreResult<()> {
+    let (kind, uploader_id) = uploader.parts();
+    let other_kind = match uploader {
+        Uploader::Contact(_) | Uploader::Email(_) => "email",
+        Uploader::Agent(_) => "agent",
+    };
+    for id in ids {
+        let found = crate::lite::query_opt(
+            tx,
+            "SELECT 1 AS found FROM attachments
+             WHERE id = ?1 AND account_id = ?2 AND message_id IS NULL AND attached_at IS NULL
+               AND (conversation_id IS NULL OR conversation_id IS ?3)
+               AND uploader_id = ?4 AND uploader_kind IN (?5, ?6)",
+            params![
+                id.0,
+                account.0,
+                conversation.map(|c| c.0),
+                uploader_id,
+                kind,
+                other_kind
+            ],
+            |row| row.int("found"),
+        )?;
+        if found.is_none() {
+            return Err(attachment_refused(*id));
+        }
+    }
+    Ok(())
+}
+
 /// The attachments of one message, in upload order (on the writer).
 pub(crate) fn message_attachments(
     tx: &Connection,

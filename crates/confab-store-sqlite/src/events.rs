@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use confab_domain::event::Event;
 use confab_domain::{AccountId, EventType, Timestamp};
 use confab_store::rows::EntityRow;
-use confab_store::{EventStore, StoreResult};
+use confab_store::{EventStore, StoreError, StoreResult};
 use rusqlite::{Connection, params};
 
 use crate::lite::{execute, query_one};
@@ -19,9 +19,20 @@ pub(crate) fn append_event(
     at: Timestamp,
     data: serde_json::Value,
 ) -> StoreResult<i64> {
+    // Two plain statements, not `UPDATE … RETURNING`: RETURNING opens a
+    // statement journal, and FTS5 writes out the batch's pending search
+    // terms at each one (migration 0012).
+    if execute(
+        tx,
+        "UPDATE accounts SET last_event_seq = last_event_seq + 1 WHERE id = ?1",
+        [account.0],
+    )? == 0
+    {
+        return Err(StoreError::NotFound("account"));
+    }
     let seq: i64 = query_one(
         tx,
-        "UPDATE accounts SET last_event_seq = last_event_seq + 1 WHERE id = ?1 RETURNING last_event_seq",
+        "SELECT last_event_seq FROM accounts WHERE id = ?1",
         [account.0],
         "account",
         |row| row.int("last_event_seq"),

@@ -11,7 +11,7 @@ use confab_store::*;
 use rusqlite::{Connection, params};
 
 use crate::accounts::load_inbox;
-use crate::attachments::{attach, fill_attachments, message_attachments};
+use crate::attachments::{attach, check_attachable, fill_attachments, message_attachments};
 use crate::contacts::load_contact;
 use crate::conversations::{
     insert_conversation, load_conversation, read_conversation, save_conversation,
@@ -33,13 +33,14 @@ struct NewMessageRow<'a> {
     delivery: Option<DeliveryStatus>,
 }
 
+/// Writes a message and its search row. Plain one-row statements (no
+/// RETURNING, no trigger): either would open a statement journal, at which
+/// FTS5 writes out the batch's pending terms (migration 0012).
 fn insert_message(tx: &Connection, row: NewMessageRow<'_>, now: Timestamp) -> StoreResult<Message> {
-    query_one(
+    execute(
         tx,
-        &format!(
-            "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id, body, full_body, private, idempotency_key, created_at, email_message_id, delivery)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING {MESSAGE_COLUMNS}"
-        ),
+        "INSERT INTO messages (account_id, conversation_id, sender_type, sender_id, body, full_body, private, idempotency_key, created_at, email_message_id, delivery)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             row.account.0,
             row.conversation.0,
@@ -53,6 +54,17 @@ fn insert_message(tx: &Connection, row: NewMessageRow<'_>, now: Timestamp) -> St
             row.email_message_id,
             row.delivery.map(DeliveryStatus::as_str),
         ],
+    )?;
+    let id = tx.last_insert_rowid();
+    execute(
+        tx,
+        "INSERT INTO message_search (rowid, body) VALUES (?1, ?2)",
+        params![id, row.body],
+    )?;
+    query_one(
+        tx,
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"),
+        [id],
         "message",
         |row| row.message(),
     )
@@ -169,6 +181,16 @@ fn post_contact_message(
             apply_outcome(&mut conversation, &outcome);
             existing = Some((conversation, before));
         }
+    }
+    if !attachments.is_empty() {
+        let conversation = existing.as_ref().map(|(c, _)| c.id);
+        check_attachable(
+            tx,
+            account,
+            conversation,
+            Uploader::Contact(contact.id),
+            &attachments,
+        )?;
     }
     let (mut conversation, created_conversation, folder_changed) = match existing {
         Some((conversation, before)) => {
@@ -320,6 +342,10 @@ fn post_agent_message(
         && load_contact(tx, account, conversation.contact_id)?
             .email
             .is_some();
+    if !attachments.is_empty() {
+        let uploader = Uploader::Agent(message.agent_id);
+        check_attachable(tx, account, Some(conversation.id), uploader, &attachments)?;
+    }
     let plan = mail_plan(conversation.inbox_kind, message, has_email, now);
     let mail_id = plan.and(message.email_message_id.as_deref());
     let mut stored = insert_message(

@@ -49,6 +49,8 @@ enum Job {
 trait Rerun: Send {
     /// Runs (again) in the open transaction; whether it succeeded.
     fn run(&mut self, conn: &Connection) -> bool;
+    /// The last run's error, if it failed.
+    fn failure(&self) -> Option<String>;
     /// Answers the caller once the transaction ended: `error` is why the
     /// transaction failed or the job could not run, if so.
     fn answer(self: Box<Self>, error: Option<&str>);
@@ -72,6 +74,13 @@ where
         let ok = result.is_ok();
         self.result = Some(result);
         ok
+    }
+
+    fn failure(&self) -> Option<String> {
+        match &self.result {
+            Some(Err(error)) => Some(error.to_string()),
+            _ => None,
+        }
     }
 
     fn answer(self: Box<Self>, error: Option<&str>) {
@@ -121,7 +130,8 @@ impl Writer {
         let conn = Connection::open(path).map_err(lite_error)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(lite_error)?;
-        // temp_store: every job runs in a savepoint, and SQLite keeps the
+        // temp_store: jobs run in savepoints (all but rerunnable ones, and
+        // those too when a batch of them is run again), and SQLite keeps the
         // original of each page a job changes in a sub-journal — a temporary
         // file by default, one pwrite per page (a third of the writer's time
         // in contact-message ingest); in memory it is a copy.
@@ -180,7 +190,12 @@ impl Writer {
     /// As [`Writer::write`], for a job that may run more than once: its
     /// only effect is on the connection it is given, and each run starts
     /// from the same database state. Such jobs share a batch without a
-    /// savepoint each (see the module's notes).
+    /// savepoint each (see the module's notes), so the job must also:
+    /// change rows only by `INSERT`, `UPDATE` and `DELETE` (how the writer
+    /// tells that a failed job changed nothing: SQLite's count of changed
+    /// rows, which DDL and pragmas do not move), and return at SQLite's
+    /// first error rather than carry on (after some errors SQLite has
+    /// already ended the transaction).
     pub(crate) async fn write_rerunnable<T, F>(&self, job: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -413,7 +428,8 @@ impl Batch<'_> {
             if self.conn.is_autocommit() {
                 // SQLite itself rolled the transaction back (a full disk,
                 // an I/O error): nothing of the batch is left to commit.
-                self.poisoned = Some("the transaction was rolled back by an error".into());
+                let cause = job.failure().unwrap_or_else(|| "an error".into());
+                self.poisoned = Some(format!("the transaction was rolled back by {cause}"));
                 return;
             }
             if !ok && self.conn.total_changes() != before {
@@ -769,6 +785,47 @@ mod tests {
             answers.push(task.await.unwrap());
         }
         check_fates(&writer, answers).await;
+    }
+
+    /// A full disk half-way through a batch of rerunnable jobs: SQLite ends
+    /// the transaction itself, and the writer must not run the rest of the
+    /// batch outside one (each statement would commit on its own while its
+    /// caller is told it failed). What is answered `Ok` is exactly what is
+    /// stored.
+    #[tokio::test]
+    async fn a_full_disk_mid_batch_stores_exactly_what_was_acknowledged() {
+        let writer = open();
+        setup(&writer).await;
+        writer
+            .write(|tx| {
+                tx.query_row("PRAGMA max_page_count = 40", [], |_| Ok(()))
+                    .map_err(lite_error)
+            })
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for k in 0..400i64 {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                writer
+                    .write_rerunnable(move |tx| {
+                        execute(
+                            tx,
+                            "INSERT INTO t (k, v) VALUES (?1, printf('%.3000c', 'x'))",
+                            [k],
+                        )
+                    })
+                    .await
+            }));
+        }
+        let mut acknowledged = 0;
+        for task in tasks {
+            if task.await.unwrap().is_ok() {
+                acknowledged += 1;
+            }
+        }
+        assert!(acknowledged < 400, "the disk never filled");
+        assert_eq!(count(&writer).await, acknowledged);
     }
 
     #[tokio::test]

@@ -18,6 +18,11 @@ async fn a_common_word_ranks_its_newest_matches_on_sqlite() {
         async move {
             let options = SqliteConnectOptions::from_str(&url).unwrap();
             let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            let last: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM messages")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
             sqlx::query(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?3)
                  INSERT INTO messages (account_id, conversation_id, sender_type, body, private, created_at)
@@ -26,9 +31,16 @@ async fn a_common_word_ranks_its_newest_matches_on_sqlite() {
             .bind(account.0)
             .bind(conversation.0)
             .bind(n)
-            .execute(&pool)
+            .execute(&mut *tx)
             .await
             .unwrap();
+            // Their search rows, as the store writes them (no trigger).
+            sqlx::query("INSERT INTO message_search (rowid, body) SELECT id, body FROM messages WHERE id > ?1")
+                .bind(last)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
             pool.close().await;
         }
     })

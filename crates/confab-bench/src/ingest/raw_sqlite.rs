@@ -25,7 +25,7 @@ pub fn configure_library() {
 
 /// The raw limit: for `duration` (after a second of warm-up), transactions of
 /// `batch` contact messages, each what the server writes for one: the message
-/// (its FTS5 row by the schema's trigger), its conversation's counters,
+/// and its FTS5 row, its conversation's counters,
 /// preview and activity, the contact's `last_seen_at`, the account's event
 /// counter and a `message.created` event of the server's size. Returns the
 /// messages committed in the measured time, and that time.
@@ -73,10 +73,12 @@ pub fn raw_limit(
             )?;
             let mut contact =
                 tx.prepare_cached("UPDATE contacts SET last_seen_at = ?2 WHERE id = ?1")?;
-            let mut seq = tx.prepare_cached(
-                "UPDATE accounts SET last_event_seq = last_event_seq + 1 WHERE id = ?1
-                 RETURNING last_event_seq",
+            let mut search =
+                tx.prepare_cached("INSERT INTO message_search (rowid, body) VALUES (?1, ?2)")?;
+            let mut count = tx.prepare_cached(
+                "UPDATE accounts SET last_event_seq = last_event_seq + 1 WHERE id = ?1",
             )?;
+            let mut seq = tx.prepare_cached("SELECT last_event_seq FROM accounts WHERE id = ?1")?;
             let mut event = tx.prepare_cached(
                 "INSERT INTO events (account_id, seq, type, at, data)
                  VALUES (?1, ?2, 'message.created', ?3, ?4)",
@@ -87,8 +89,10 @@ pub fn raw_limit(
                 let now_ms = chrono::Utc::now().timestamp_millis();
                 let body = format!("ingest message raw-{k} from the bench {MARK}");
                 message.execute(params![account, id, contact_id, body, now_ms])?;
+                search.execute(params![tx.last_insert_rowid(), body])?;
                 conversation.execute(params![account, id, now_ms, body])?;
                 contact.execute(params![contact_id, now_ms])?;
+                count.execute([account])?;
                 let n: i64 = seq.query_row([account], |row| row.get(0))?;
                 event.execute(params![account, n, now_ms, event_data])?;
             }

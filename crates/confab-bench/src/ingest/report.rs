@@ -176,8 +176,8 @@ pub fn markdown(ctx: &Setup, settings: &Settings, runs: &[RunResult]) -> String 
             "a second fresh file made the same way (the same migrations, so the same FTS5 \
              index and triggers), the server stopped, then plain inserts with the server's \
              pragmas (WAL, `synchronous=FULL`) in transactions of {} messages, each writing \
-             what the server writes for a contact message: the message (and its FTS5 row, by \
-             trigger), its conversation's counters, preview and activity, the contact's \
+             what the server writes for a contact message: the message and its FTS5 row, \
+             its conversation's counters, preview and activity, the contact's \
              `last_seen_at`, the account's event counter and a `message.created` event as \
              large as the server's; 1 s of warm-up, then {} s measured.",
             settings.raw_batch,

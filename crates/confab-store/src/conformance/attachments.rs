@@ -539,11 +539,10 @@ pub async fn email_replies_carry_their_attachments(store: &dyn Store) {
     assert_eq!(jobs[0].attachments[0].message_id, Some(reply.message.id));
 }
 
-/// Messages refused half-way (a file that is not the sender's is found only
-/// after the message row was written) among concurrent writers: each
-/// refused message leaves no trace, every other one lands whole, and the
-/// event log stays gap-free (SQLite runs such writes together without a
-/// savepoint each and undoes them all when one fails after writing).
+/// Messages refused for a file that is not the sender's, among concurrent
+/// writers: each refused message leaves no trace (no row, no search entry,
+/// no event), every other one lands whole, and the event log stays
+/// gap-free (SQLite runs such writes together without a savepoint each).
 pub async fn messages_refused_among_concurrent_writers_leave_no_trace(store: &dyn Store) {
     let f = Fixture::new(store).await;
     let mut contacts = Vec::new();
@@ -621,6 +620,19 @@ pub async fn messages_refused_among_concurrent_writers_leave_no_trace(store: &dy
         assert_eq!(taken_by.body, "with my file");
         assert_eq!(taken_by.sender_id, Some(contact.id.0));
     }
+    // The search index holds the landed messages and nothing of the refused.
+    let searched = |text: &str| {
+        f.ids(
+            store,
+            ConversationQuery {
+                search: Some(confab_domain::search::SearchQuery::parse(text)),
+                ..ConversationQuery::default()
+            },
+        )
+    };
+    assert!(searched("refused").await.is_empty());
+    assert_eq!(searched("plain").await.len(), 6);
+    assert_eq!(searched("file").await.len(), 6);
     let events = super::cases::all_events(store, f.account).await;
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(
