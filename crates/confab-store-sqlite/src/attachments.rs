@@ -8,15 +8,37 @@ use confab_store::rows::{
     ATTACHMENT_COLUMNS, ATTACHMENT_INFO_COLUMNS, ATTACHMENT_RETURNING, EntityRow,
 };
 use confab_store::*;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, named_params, params};
 
 use crate::conversations::load_conversation;
 use crate::lite::{query_all, query_one};
 use crate::{SqliteStore, db_error};
 
-/// Attaches unattached uploads of `uploader` (for a contact: their uploads
-/// through the API or by e-mail) to a new message; `Invalid` if any of them
-/// is not such an upload, and the caller's change is rolled back.
+/// The uploads a message may take: in the account, not yet attached, in no
+/// conversation or in the message's, the sender's own (for a contact: their
+/// uploads through the API or by e-mail). Named parameters `:id`,
+/// `:account`, `:conversation`, `:uploader_id`, `:kind`, `:other_kind`
+/// ([`uploader_kinds`]).
+const ATTACHABLE: &str =
+    "id = :id AND account_id = :account AND message_id IS NULL AND attached_at IS NULL
+    AND (conversation_id IS NULL OR conversation_id IS :conversation)
+    AND uploader_id = :uploader_id AND uploader_kind IN (:kind, :other_kind)";
+
+/// The uploader's id, kind, and the other kind of upload its messages take
+/// (a contact's message takes what they uploaded and what their e-mail
+/// carried).
+fn uploader_kinds(uploader: Uploader) -> (i64, &'static str, &'static str) {
+    let (kind, uploader_id) = uploader.parts();
+    let other_kind = match uploader {
+        Uploader::Contact(_) | Uploader::Email(_) => "email",
+        Uploader::Agent(_) => "agent",
+    };
+    (uploader_id, kind, other_kind)
+}
+
+/// Attaches unattached uploads of `uploader` (see [`ATTACHABLE`]) to a new
+/// message; `Invalid` if any of them is not such an upload, and the
+/// caller's change is rolled back.
 pub(crate) fn attach(
     tx: &Connection,
     account: AccountId,
@@ -25,33 +47,26 @@ pub(crate) fn attach(
     ids: &[AttachmentId],
     now: Timestamp,
 ) -> StoreResult<Vec<Attachment>> {
-    let (kind, uploader_id) = uploader.parts();
-    // A contact's message takes what they uploaded and what their e-mail carried.
-    let other_kind = match uploader {
-        Uploader::Contact(_) | Uploader::Email(_) => "email",
-        Uploader::Agent(_) => "agent",
-    };
+    let (uploader_id, kind, other_kind) = uploader_kinds(uploader);
+    let sql = format!(
+        "UPDATE attachments SET message_id = :message, conversation_id = :conversation, attached_at = :now
+         WHERE {ATTACHABLE} RETURNING {ATTACHMENT_INFO_COLUMNS}"
+    );
     let mut attached = Vec::with_capacity(ids.len());
     for id in ids {
         let found = crate::lite::query_opt(
             tx,
-            &format!(
-                "UPDATE attachments SET message_id = ?1, conversation_id = ?2, attached_at = ?3
-                 WHERE id = ?4 AND account_id = ?5 AND message_id IS NULL AND attached_at IS NULL
-                   AND (conversation_id IS NULL OR conversation_id = ?2)
-                   AND uploader_id = ?6 AND uploader_kind IN (?7, ?8)
-                 RETURNING {ATTACHMENT_INFO_COLUMNS}"
-            ),
-            params![
-                message.id.0,
-                message.conversation_id.0,
-                now.0,
-                id.0,
-                account.0,
-                uploader_id,
-                kind,
-                other_kind
-            ],
+            &sql,
+            named_params! {
+                ":message": message.id.0,
+                ":conversation": message.conversation_id.0,
+                ":now": now.0,
+                ":id": id.0,
+                ":account": account.0,
+                ":uploader_id": uploader_id,
+                ":kind": kind,
+                ":other_kind": other_kind,
+            },
             |row| row.attachment_info(),
         )?;
         match found {
@@ -75,26 +90,20 @@ pub(crate) fn check_attachable(
     uploader: Uploader,
     ids: &[AttachmentId],
 ) -> StoreResult<()> {
-    let (kind, uploader_id) = uploader.parts();
-    let other_kind = match uploader {
-        Uploader::Contact(_) | Uploader::Email(_) => "email",
-        Uploader::Agent(_) => "agent",
-    };
+    let (uploader_id, kind, other_kind) = uploader_kinds(uploader);
+    let sql = format!("SELECT 1 AS found FROM attachments WHERE {ATTACHABLE}");
     for id in ids {
         let found = crate::lite::query_opt(
             tx,
-            "SELECT 1 AS found FROM attachments
-             WHERE id = ?1 AND account_id = ?2 AND message_id IS NULL AND attached_at IS NULL
-               AND (conversation_id IS NULL OR conversation_id IS ?3)
-               AND uploader_id = ?4 AND uploader_kind IN (?5, ?6)",
-            params![
-                id.0,
-                account.0,
-                conversation.map(|c| c.0),
-                uploader_id,
-                kind,
-                other_kind
-            ],
+            &sql,
+            named_params! {
+                ":id": id.0,
+                ":account": account.0,
+                ":conversation": conversation.map(|c| c.0),
+                ":uploader_id": uploader_id,
+                ":kind": kind,
+                ":other_kind": other_kind,
+            },
             |row| row.int("found"),
         )?;
         if found.is_none() {

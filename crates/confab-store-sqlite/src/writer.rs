@@ -4,8 +4,9 @@
 //! only write connection (rusqlite: statements run synchronously, without a
 //! thread hop per statement). Jobs that arrive while a commit is on its way
 //! to disk wait in the queue; the thread then runs all of them in **one**
-//! transaction — each inside its own savepoint, so a job that fails leaves
-//! no trace and does not disturb the others — and commits once. Nobody is
+//! transaction — each inside its own savepoint (rerunnable jobs excepted,
+//! below), so a job that fails leaves no trace and does not disturb the
+//! others — and commits once. Nobody is
 //! answered before that commit returns: an acknowledged change is on disk
 //! (`synchronous=FULL`), yet many changes share one fsync.
 //!
@@ -85,9 +86,9 @@ where
 
     fn answer(self: Box<Self>, error: Option<&str>) {
         let result = match (self.result, error) {
-            (Some(Ok(_)), Some(error)) => {
-                Err(StoreError::Database(format!("commit failed: {error}")))
-            }
+            (Some(Ok(_)), Some(error)) => Err(StoreError::Database(format!(
+                "the batch was not committed: {error}"
+            ))),
             (Some(result), _) => result,
             (None, error) => Err(StoreError::Database(
                 error.unwrap_or("the job did not run").to_string(),
@@ -117,7 +118,8 @@ pub(crate) struct Writer {
 /// Counters of the writer's work (how well commits are shared).
 #[derive(Default)]
 pub(crate) struct Stats {
-    /// Transactions ended (committed or rolled back).
+    /// Batches ended, each one transaction (committed or rolled back;
+    /// undoing a batch's rerunnable jobs may begin it again, counted once).
     pub transactions: AtomicU64,
     /// Jobs run.
     pub jobs: AtomicU64,
@@ -175,9 +177,9 @@ impl Writer {
                 ok: result.is_ok(),
                 answer: Box::new(move |commit_error| {
                     let result = match (result, commit_error) {
-                        (Ok(_), Some(error)) => {
-                            Err(StoreError::Database(format!("commit failed: {error}")))
-                        }
+                        (Ok(_), Some(error)) => Err(StoreError::Database(format!(
+                            "the batch was not committed: {error}"
+                        ))),
                         (result, _) => result,
                     };
                     let _ = reply.send(result);
@@ -188,8 +190,9 @@ impl Writer {
     }
 
     /// As [`Writer::write`], for a job that may run more than once: its
-    /// only effect is on the connection it is given, and each run starts
-    /// from the same database state. Such jobs share a batch without a
+    /// only effect is on the connection it is given, and what it does
+    /// depends only on the database (the writer starts each run from the
+    /// same state). Such jobs share a batch without a
     /// savepoint each (see the module's notes), so the job must also:
     /// change rows only by `INSERT`, `UPDATE` and `DELETE` (how the writer
     /// tells that a failed job changed nothing: SQLite's count of changed
@@ -288,8 +291,9 @@ struct Batch<'c> {
     conn: &'c Connection,
     /// Whether any job's changes are to be committed.
     any_ok: bool,
-    /// Set when a failed job's changes could not be undone: then nothing of
-    /// this batch may be committed.
+    /// Set when the transaction can no longer be committed as run (a failed
+    /// job's changes could not be undone, a savepoint could not be opened,
+    /// SQLite ended the transaction itself): then nothing of the batch is.
     poisoned: Option<String>,
 }
 
@@ -297,12 +301,9 @@ struct Batch<'c> {
 /// Jobs that run once go first, each in its own savepoint; then the
 /// rerunnable ones together (the order inside a batch is free: nobody has
 /// been answered yet).
-fn run_batch(
-    conn: &Connection,
-    batch: impl Iterator<Item = Job>,
-) -> Vec<(Pending, Option<String>)> {
+fn run_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> Vec<(Pending, Option<String>)> {
     let (mut once, mut rerunnable) = (Vec::new(), Vec::new());
-    for job in batch {
+    for job in jobs {
         match job {
             Job::Once(job) => once.push(job),
             Job::Rerunnable(job) => rerunnable.push(job),
@@ -340,7 +341,7 @@ fn run_batch(
             batch.any_ok = job.run(conn);
         }
     } else {
-        batch.rerunnables(&mut rerunnable);
+        batch.run_rerunnables(&mut rerunnable);
     }
     answers.extend(
         rerunnable
@@ -366,32 +367,38 @@ fn run_batch(
 impl Batch<'_> {
     /// Runs a job in its own savepoint; a failure leaves no trace.
     fn once_in_savepoint(&mut self, job: OnceJob) -> Answer {
-        if let Some(why) = &self.poisoned {
-            return job(Err(why)).answer;
-        }
-        if let Err(error) = exec(self.conn, "SAVEPOINT job") {
-            let answer = job(Err(&error)).answer;
-            self.poisoned = Some(error);
-            return answer;
+        if let Err(why) = self.open_savepoint() {
+            return job(Err(&why)).answer;
         }
         let ran = job(Ok(self.conn));
         self.close_savepoint(ran.ok);
         ran.answer
     }
 
-    /// Runs a rerunnable job in its own savepoint.
+    /// Runs a rerunnable job (again) in its own savepoint.
     fn rerun_in_savepoint(&mut self, job: &mut Box<dyn Rerun>) {
-        if self.poisoned.is_some() {
-            return;
+        if self.open_savepoint().is_ok() {
+            let ok = job.run(self.conn);
+            self.close_savepoint(ok);
         }
-        if let Err(error) = exec(self.conn, "SAVEPOINT job") {
-            self.poisoned = Some(error);
-            return;
-        }
-        let ok = job.run(self.conn);
-        self.close_savepoint(ok);
     }
 
+    /// Opens a job's savepoint, or says why the batch can no longer be
+    /// committed as run.
+    fn open_savepoint(&mut self) -> Result<(), String> {
+        if self.poisoned.is_none()
+            && let Err(error) = exec(self.conn, "SAVEPOINT job")
+        {
+            self.poisoned = Some(error);
+        }
+        match &self.poisoned {
+            Some(why) => Err(why.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Releases a job's savepoint, rolling back to it first if the job
+    /// failed.
     fn close_savepoint(&mut self, ok: bool) {
         let closed = if ok {
             exec(self.conn, "RELEASE job")
@@ -409,7 +416,7 @@ impl Batch<'_> {
     /// answered with its error; one that fails after changing something
     /// makes the writer undo all of them and run them again, each in its
     /// own savepoint.
-    fn rerunnables(&mut self, jobs: &mut [Box<dyn Rerun>]) {
+    fn run_rerunnables(&mut self, jobs: &mut [Box<dyn Rerun>]) {
         if self.poisoned.is_some() || jobs.is_empty() {
             return;
         }
@@ -499,11 +506,19 @@ mod tests {
             .unwrap();
     }
 
-    async fn count(writer: &Writer) -> i64 {
+    /// The rows of `t` where `condition` holds.
+    async fn rows_where(writer: &Writer, condition: &'static str) -> i64 {
         writer
-            .write(|tx| query_one(tx, "SELECT COUNT(*) AS n FROM t", [], "t", |r| r.int("n")))
+            .write(move |tx| {
+                let sql = format!("SELECT COUNT(*) AS n FROM t WHERE {condition}");
+                query_one(tx, &sql, [], "t", |r| r.int("n"))
+            })
             .await
             .unwrap()
+    }
+
+    async fn count(writer: &Writer) -> i64 {
+        rows_where(writer, "TRUE").await
     }
 
     /// The writer thread runs ahead of the others when the process may
@@ -603,18 +618,7 @@ mod tests {
             }
         }
         assert_eq!(count(&writer).await, kept);
-        let stray = writer
-            .write(|tx| {
-                query_one(
-                    tx,
-                    "SELECT COUNT(*) AS n FROM t WHERE k >= 100000 OR k % 3 = 0",
-                    [],
-                    "t",
-                    |r| r.int("n"),
-                )
-            })
-            .await
-            .unwrap();
+        let stray = rows_where(&writer, "k >= 100000 OR k % 3 = 0").await;
         assert_eq!(stray, 0, "a failed job's rows were committed");
     }
 
@@ -688,19 +692,8 @@ mod tests {
             }
         }
         assert_eq!(count(writer).await, kept);
-        let landed_only = writer
-            .write(|tx| {
-                query_one(
-                    tx,
-                    "SELECT COUNT(*) AS n FROM t WHERE k >= 100000",
-                    [],
-                    "t",
-                    |r| r.int("n"),
-                )
-            })
-            .await
-            .unwrap();
-        assert_eq!(landed_only, 0, "a failed job's rows were committed");
+        let stray = rows_where(writer, "k >= 100000").await;
+        assert_eq!(stray, 0, "a failed job's rows were committed");
     }
 
     /// Rerunnable jobs share a batch without savepoints: those that fail
