@@ -7,7 +7,6 @@
 
 mod accounts;
 mod attachments;
-mod checkpointer;
 mod contacts;
 mod conversations;
 mod events;

@@ -29,7 +29,6 @@ use confab_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::checkpointer::Checkpointer;
 use crate::lite::lite_error;
 
 /// The most jobs one transaction takes (bounds how long a commit holds the
@@ -144,13 +143,12 @@ impl Writer {
         )
         .map_err(lite_error)?;
         conn.set_prepared_statement_cache_capacity(256);
-        let checkpointer = Checkpointer::start(&conn, path)?;
         let (queue, jobs) = mpsc::channel::<Job>();
         let stats = Arc::new(Stats::default());
         let counters = stats.clone();
         std::thread::Builder::new()
             .name("confab-sqlite-writer".into())
-            .spawn(move || run(conn, jobs, &counters, &checkpointer))
+            .spawn(move || run(conn, jobs, &counters))
             .map_err(|e| StoreError::Database(format!("starting the writer thread: {e}")))?;
         Ok(Writer { queue, stats })
     }
@@ -253,7 +251,7 @@ fn raise_priority() {
 }
 
 /// The writer thread: take what is queued, run it as one transaction, repeat.
-fn run(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &Stats, checkpointer: &Checkpointer) {
+fn run(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &Stats) {
     raise_priority();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = jobs.recv() {
@@ -267,7 +265,6 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &Stats, checkpointer:
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let answers = run_batch(&conn, batch.drain(..));
         stats.transactions.fetch_add(1, Ordering::Relaxed);
-        checkpointer.committed(&conn);
         for (pending, error) in answers {
             pending.answer(error.as_deref());
         }
