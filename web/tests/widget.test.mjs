@@ -139,7 +139,7 @@ describe('chat widget', { timeout: 150_000 }, () => {
     const reply = agent.getByRole('textbox', { name: 'Message' });
     await reply.pressSequentially('Yes, ');
     await v.widget.locator('.typing', { hasText: 'Ada Lovelace is typing…' }).waitFor();
-    await reply.pressSequentially('in **2 days** <b>not bold</b>.');
+    await reply.pressSequentially('in **2 days**, *by post* <b>not bold</b>.');
     await reply.press('Enter');
     const answer = messageIn(v, 'Yes, in 2 days');
     await answer.waitFor();
@@ -147,6 +147,11 @@ describe('chat widget', { timeout: 150_000 }, () => {
     // The agent's Markdown is rendered; HTML they typed stays text.
     assert.equal(await answer.locator('strong').textContent(), '2 days');
     assert.equal(await answer.locator('b').count(), 0);
+    // …and looks it: the widget's reset of every element's font must not
+    // flatten bold and italic.
+    const weightAndStyle = (el) => getComputedStyle(el).fontWeight + ' ' + getComputedStyle(el).fontStyle;
+    assert.equal(await answer.locator('strong').evaluate(weightAndStyle), '700 normal');
+    assert.equal(await answer.locator('em').evaluate(weightAndStyle), '400 italic');
     await answer.getByText('<b>not bold</b>').waitFor();
     await v.widget.locator('.typing').waitFor({ state: 'detached' });
     await v.page.screenshot({ path: join(resultsDir, 'widget-01-chat.png') });
