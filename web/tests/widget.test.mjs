@@ -139,19 +139,23 @@ describe('chat widget', { timeout: 150_000 }, () => {
     const reply = agent.getByRole('textbox', { name: 'Message' });
     await reply.pressSequentially('Yes, ');
     await v.widget.locator('.typing', { hasText: 'Ada Lovelace is typing…' }).waitFor();
-    await reply.pressSequentially('in **2 days**, *by post* <b>not bold</b>.');
+    await reply.pressSequentially('in **2 days**, *by post*, **_soon_** <b>not bold</b>.');
     await reply.press('Enter');
     const answer = messageIn(v, 'Yes, in 2 days');
     await answer.waitFor();
     assert.match(await answer.locator('.by').textContent(), /Ada Lovelace/);
     // The agent's Markdown is rendered; HTML they typed stays text.
-    assert.equal(await answer.locator('strong').textContent(), '2 days');
+    const twoDays = answer.locator('strong', { hasText: '2 days' });
+    assert.equal(await twoDays.textContent(), '2 days');
     assert.equal(await answer.locator('b').count(), 0);
     // …and looks it: the widget's reset of every element's font must not
-    // flatten bold and italic.
+    // flatten bold and italic, nested ones included.
+    const byPost = answer.locator('em', { hasText: 'by post' });
+    assert.equal(await byPost.textContent(), 'by post');
     const weightAndStyle = (el) => getComputedStyle(el).fontWeight + ' ' + getComputedStyle(el).fontStyle;
-    assert.equal(await answer.locator('strong').evaluate(weightAndStyle), '700 normal');
-    assert.equal(await answer.locator('em').evaluate(weightAndStyle), '400 italic');
+    assert.equal(await twoDays.evaluate(weightAndStyle), '700 normal');
+    assert.equal(await byPost.evaluate(weightAndStyle), '400 italic');
+    assert.equal(await answer.locator('strong em').evaluate(weightAndStyle), '700 italic');
     await answer.getByText('<b>not bold</b>').waitFor();
     await v.widget.locator('.typing').waitFor({ state: 'detached' });
     await v.page.screenshot({ path: join(resultsDir, 'widget-01-chat.png') });
