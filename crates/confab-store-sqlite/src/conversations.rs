@@ -72,6 +72,20 @@ pub(crate) fn save_conversation(tx: &Connection, conversation: &Conversation) ->
         |row| Ok((row.text("folder")?, row.opt_int("assignee_id")?)),
     )?;
     let unmoved = folder == conversation.folder.as_str() && assigned == assignee;
+    write_conversation(tx, conversation, unmoved)
+}
+
+/// As [`save_conversation`], for a caller that read or wrote the row in
+/// this transaction and so knows whether folder or assignee change
+/// (`unmoved`: neither does): one statement instead of two. A row that is
+/// not where the caller believed is an error, not a silent no-op.
+pub(crate) fn write_conversation(
+    tx: &Connection,
+    conversation: &Conversation,
+    unmoved: bool,
+) -> StoreResult<()> {
+    let (account, id) = (conversation.account_id.0, conversation.id.0);
+    let assignee = conversation.assignee_id.map(|a| a.0);
     let sql = if unmoved {
         "UPDATE conversations SET tags = ?5, subject = ?6, snoozed_until = ?7,
                 unread_count = ?8, waiting_since = ?9, last_activity_at = ?10, last_message_preview = ?11
@@ -81,7 +95,7 @@ pub(crate) fn save_conversation(tx: &Connection, conversation: &Conversation) ->
                 unread_count = ?8, waiting_since = ?9, last_activity_at = ?10, last_message_preview = ?11
          WHERE account_id = ?1 AND id = ?2"
     };
-    execute(
+    let changed = execute(
         tx,
         sql,
         params![
@@ -98,13 +112,18 @@ pub(crate) fn save_conversation(tx: &Connection, conversation: &Conversation) ->
             conversation.last_message_preview,
         ],
     )?;
+    if changed == 0 {
+        return Err(StoreError::Database(format!(
+            "conversation {id} was not where its write expected it"
+        )));
+    }
     Ok(())
 }
 
 /// Starts a conversation: the next per-account number, the given folder.
 pub(crate) fn insert_conversation(
     tx: &Connection,
-    inbox: &Inbox,
+    inbox: &InboxRef,
     contact: &Contact,
     folder: Folder,
     subject: Option<&str>,
@@ -113,7 +132,7 @@ pub(crate) fn insert_conversation(
     let number: i64 = query_one(
         tx,
         "UPDATE accounts SET last_conversation_number = last_conversation_number + 1 WHERE id = ?1 RETURNING last_conversation_number",
-        [inbox.account_id.0],
+        [inbox.account.0],
         "account",
         |row| row.int("last_conversation_number"),
     )?;
@@ -124,7 +143,7 @@ pub(crate) fn insert_conversation(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9) RETURNING {CONVERSATION_RETURNING}"
         ),
         params![
-            inbox.account_id.0,
+            inbox.account.0,
             number,
             inbox.id.0,
             inbox.kind.as_str(),
@@ -137,6 +156,13 @@ pub(crate) fn insert_conversation(
         "conversation",
         |row| row.conversation(),
     )
+}
+
+/// What a new conversation needs of its inbox.
+pub(crate) struct InboxRef {
+    pub account: AccountId,
+    pub id: InboxId,
+    pub kind: InboxKind,
 }
 
 /// Replaces the conversation's rows in the tag index with its tags.

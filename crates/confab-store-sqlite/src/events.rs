@@ -4,6 +4,7 @@ use confab_domain::{AccountId, EventType, Timestamp};
 use confab_store::rows::EntityRow;
 use confab_store::{EventStore, StoreError, StoreResult};
 use rusqlite::{Connection, params};
+use serde::Serialize;
 
 use crate::lite::{execute, query_one};
 
@@ -17,8 +18,10 @@ pub(crate) fn append_event(
     account: AccountId,
     event_type: EventType,
     at: Timestamp,
-    data: serde_json::Value,
+    data: impl Serialize,
 ) -> StoreResult<i64> {
+    let data = serde_json::to_string(&data)
+        .map_err(|e| StoreError::Database(format!("an event's data: {e}")))?;
     // Two plain statements, not `UPDATE … RETURNING`: RETURNING opens a
     // statement journal, and FTS5 writes out the batch's pending search
     // terms at each one (migration 0012).
@@ -40,7 +43,7 @@ pub(crate) fn append_event(
     execute(
         tx,
         "INSERT INTO events (account_id, seq, type, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![account.0, seq, event_type.as_str(), at.0, data.to_string()],
+        params![account.0, seq, event_type.as_str(), at.0, data],
     )?;
     Ok(seq)
 }

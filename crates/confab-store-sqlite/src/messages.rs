@@ -3,18 +3,17 @@
 use async_trait::async_trait;
 use confab_domain::*;
 use confab_store::plan::{
-    apply_outcome, attachment_request, conversation_event, list_preview, mail_plan, may_mail,
-    message_event,
+    MessageCreated, apply_outcome, attachment_request, conversation_event, list_preview, mail_plan,
+    may_mail,
 };
 use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
 use confab_store::*;
 use rusqlite::{Connection, params};
 
-use crate::accounts::load_inbox;
 use crate::attachments::{attach, check_attachable, fill_attachments, message_attachments};
 use crate::contacts::load_contact;
 use crate::conversations::{
-    insert_conversation, load_conversation, read_conversation, save_conversation,
+    InboxRef, insert_conversation, load_conversation, read_conversation, write_conversation,
 };
 use crate::events::append_event;
 use crate::lite::{execute, query_one, query_opt};
@@ -35,7 +34,9 @@ struct NewMessageRow<'a> {
 
 /// Writes a message and its search row. Plain one-row statements (no
 /// RETURNING, no trigger): either would open a statement journal, at which
-/// FTS5 writes out the batch's pending terms (migration 0012).
+/// FTS5 writes out the batch's pending terms (migration 0012). The message
+/// is what was written (no column has a default the row relies on), so it
+/// is not read back.
 fn insert_message(tx: &Connection, row: NewMessageRow<'_>, now: Timestamp) -> StoreResult<Message> {
     execute(
         tx,
@@ -61,13 +62,19 @@ fn insert_message(tx: &Connection, row: NewMessageRow<'_>, now: Timestamp) -> St
         "INSERT INTO message_search (rowid, body) VALUES (?1, ?2)",
         params![id, row.body],
     )?;
-    query_one(
-        tx,
-        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"),
-        [id],
-        "message",
-        |row| row.message(),
-    )
+    Ok(Message {
+        id: MessageId(id),
+        conversation_id: row.conversation,
+        sender_type: row.sender_type,
+        sender_id: Some(row.sender_id),
+        body: row.body.to_owned(),
+        full_body: row.full_body.map(str::to_owned),
+        private: row.private,
+        email_message_id: row.email_message_id.map(str::to_owned),
+        delivery: row.delivery,
+        attachments: Vec::new(),
+        created_at: now,
+    })
 }
 
 /// An earlier message answered again, with its conversation: nothing written.
@@ -127,20 +134,62 @@ fn replay_email(
     replayed(tx, account, message)
 }
 
+/// Whether the account's contact is flagged as spam (all a message needs
+/// of a contact whose conversation goes on).
+fn contact_flagged(tx: &Connection, account: AccountId, contact: ContactId) -> StoreResult<bool> {
+    query_one(
+        tx,
+        "SELECT spam FROM contacts WHERE account_id = ?1 AND id = ?2",
+        [account.0, contact.0],
+        "contact",
+        |row| row.flag("spam"),
+    )
+}
+
+/// The account's inbox, as a new conversation needs it.
+fn inbox_ref(tx: &Connection, account: AccountId, inbox: InboxId) -> StoreResult<InboxRef> {
+    query_one(
+        tx,
+        "SELECT kind FROM inboxes WHERE account_id = ?1 AND id = ?2",
+        [account.0, inbox.0],
+        "inbox",
+        |row| {
+            Ok(InboxRef {
+                account,
+                id: inbox,
+                kind: inbox_kind(&row.text("kind")?)?,
+            })
+        },
+    )
+}
+
+fn inbox_kind(kind: &str) -> Result<InboxKind, sqlx::Error> {
+    InboxKind::parse(kind).ok_or_else(|| {
+        sqlx::Error::Decode(format!("unexpected inbox kind {kind:?} in the database").into())
+    })
+}
+
+/// The contact who writes, as a message needs it.
+struct Author {
+    id: ContactId,
+    /// Flagged as spam.
+    spam: bool,
+}
+
 /// A contact's message: through the state machine, into the log.
 fn post_contact_message(
     tx: &Connection,
-    account: AccountId,
-    inbox: InboxId,
-    contact: ContactId,
+    inbox: &InboxRef,
+    contact: Author,
     message: &NewContactMessage,
     now: Timestamp,
 ) -> StoreResult<Posted> {
+    let account = inbox.account;
     if let Some(posted) = replay(
         tx,
         account,
         SenderType::Contact,
-        contact.0,
+        contact.id.0,
         message.idempotency_key.as_deref(),
     )? {
         return Ok(posted);
@@ -149,8 +198,6 @@ fn post_contact_message(
         return Ok(posted);
     }
     let attachments = attachment_request(&message.attachments)?;
-    let mut contact = load_contact(tx, account, contact)?;
-    let inbox = load_inbox(tx, account, inbox)?;
     let target = match message.conversation_id {
         _ if message.new_conversation => None,
         Some(id) => {
@@ -201,8 +248,8 @@ fn post_contact_message(
             let folder = initial_folder(contact.spam);
             let conversation = insert_conversation(
                 tx,
-                &inbox,
-                &contact,
+                inbox,
+                &load_contact(tx, account, contact.id)?,
                 folder,
                 message.subject.as_deref(),
                 now,
@@ -239,8 +286,9 @@ fn post_contact_message(
     conversation.last_activity_at = now;
     conversation.last_message_preview =
         Some(list_preview(&stored.body, false, &stored.attachments));
-    save_conversation(tx, &conversation)?;
-    contact.last_seen_at = now;
+    // The row was read or written above; a contact's message does not
+    // assign, so only the folder may have moved.
+    write_conversation(tx, &conversation, !folder_changed)?;
     execute(
         tx,
         "UPDATE contacts SET last_seen_at = ?2 WHERE id = ?1",
@@ -269,7 +317,10 @@ fn post_contact_message(
         account,
         EventType::MessageCreated,
         now,
-        message_event(&conversation, &stored),
+        MessageCreated {
+            conversation: &conversation,
+            message: &stored,
+        },
     )?;
     Ok(Posted {
         conversation,
@@ -289,24 +340,32 @@ pub(crate) fn post_by_token(
     message: &NewContactMessage,
     now: Timestamp,
 ) -> StoreResult<Posted> {
-    let found: Option<(i64, i64, Option<i64>)> = query_opt(
+    let found = query_opt(
         tx,
-        "SELECT i.account_id, i.id,
-                (SELECT s.contact_id FROM contact_sessions s WHERE s.token_hash = ?2 AND s.inbox_id = i.id) AS contact_id
-         FROM inboxes i WHERE i.token = ?1",
+        "SELECT i.account_id, i.id, i.kind, s.contact_id, c.spam
+         FROM inboxes i
+         LEFT JOIN contact_sessions s ON s.token_hash = ?2 AND s.inbox_id = i.id
+         LEFT JOIN contacts c ON c.id = s.contact_id AND c.account_id = i.account_id
+         WHERE i.token = ?1",
         params![inbox_token, session_hash],
-        |row| Ok((row.int("account_id")?, row.int("id")?, row.opt_int("contact_id")?)),
+        |row| {
+            let inbox = InboxRef {
+                account: AccountId(row.int("account_id")?),
+                id: InboxId(row.int("id")?),
+                kind: inbox_kind(&row.text("kind")?)?,
+            };
+            let session = row.opt_int("contact_id")?;
+            Ok((inbox, session, row.opt_int("spam")?))
+        },
     )?;
-    let (account, inbox, contact) = found.ok_or(StoreError::NotFound("inbox"))?;
-    let contact = contact.ok_or(StoreError::NotFound("contact session"))?;
-    post_contact_message(
-        tx,
-        AccountId(account),
-        InboxId(inbox),
-        ContactId(contact),
-        message,
-        now,
-    )
+    let (inbox, session, spam) = found.ok_or(StoreError::NotFound("inbox"))?;
+    let contact = session.ok_or(StoreError::NotFound("contact session"))?;
+    let spam = spam.ok_or(StoreError::NotFound("contact"))?;
+    let contact = Author {
+        id: ContactId(contact),
+        spam: spam != 0,
+    };
+    post_contact_message(tx, &inbox, contact, message, now)
 }
 
 /// An agent's reply or private note.
@@ -389,7 +448,8 @@ fn post_agent_message(
         conversation.last_message_preview =
             Some(list_preview(&stored.body, true, &stored.attachments));
     }
-    save_conversation(tx, &conversation)?;
+    // Read above; an agent's message does not assign.
+    write_conversation(tx, &conversation, before == conversation.folder)?;
     if before != conversation.folder {
         let actor = Actor::Agent(message.agent_id);
         append_event(
@@ -405,7 +465,10 @@ fn post_agent_message(
         account,
         EventType::MessageCreated,
         now,
-        message_event(&conversation, &stored),
+        MessageCreated {
+            conversation: &conversation,
+            message: &stored,
+        },
     )?;
     Ok(Posted {
         conversation,
@@ -427,7 +490,12 @@ impl MessageStore for SqliteStore {
     ) -> StoreResult<Posted> {
         self.writer
             .write_rerunnable(move |tx| {
-                post_contact_message(tx, account, inbox, contact, &message, now)
+                let contact = Author {
+                    id: contact,
+                    spam: contact_flagged(tx, account, contact)?,
+                };
+                let inbox = inbox_ref(tx, account, inbox)?;
+                post_contact_message(tx, &inbox, contact, &message, now)
             })
             .await
     }

@@ -56,6 +56,7 @@ macro_rules! conformance_tests {
             unused_attachments_are_purged_once,
             email_replies_carry_their_attachments,
             messages_refused_among_concurrent_writers_leave_no_trace,
+            posted_messages_are_what_is_stored,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {$(

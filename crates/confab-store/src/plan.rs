@@ -6,6 +6,7 @@ use confab_domain::folder::{SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES, snooze_minut
 use confab_domain::search::index_text;
 use confab_domain::validate::InvalidField;
 use confab_domain::*;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::StoreResult;
@@ -130,7 +131,18 @@ pub fn conversation_event(conversation: &Conversation, action: &str, actor: Acto
 
 /// `data` of a `message.created` event.
 pub fn message_event(conversation: &Conversation, message: &Message) -> Value {
-    json!({"conversation": conversation, "message": message})
+    json!(MessageCreated {
+        conversation,
+        message
+    })
+}
+
+/// `data` of a `message.created` event, to serialize straight to text
+/// (without building the [`Value`] tree first, as the SQLite writer does).
+#[derive(Serialize)]
+pub struct MessageCreated<'a> {
+    pub conversation: &'a Conversation,
+    pub message: &'a Message,
 }
 
 /// `data` of a `contact.created` / `contact.updated` event.

@@ -58,16 +58,21 @@ pub trait EntityRow {
     /// A boolean column.
     fn flag(&self, column: &str) -> Result<bool, sqlx::Error>;
 
+    /// Columns are read in [`CONVERSATION_COLUMNS`]' order (the SQLite
+    /// writer's rows look the next one up first).
     fn conversation(&self) -> Result<Conversation, sqlx::Error> {
+        let (id, account_id) = (self.int("id")?, self.int("account_id")?);
+        let (number, inbox_id) = (self.int("number")?, self.int("inbox_id")?);
         let kind = self.text("inbox_kind")?;
+        let contact_id = self.int("contact_id")?;
         let folder = self.text("folder")?;
         Ok(Conversation {
-            id: ConversationId(self.int("id")?),
-            account_id: AccountId(self.int("account_id")?),
-            number: self.int("number")?,
-            inbox_id: InboxId(self.int("inbox_id")?),
+            id: ConversationId(id),
+            account_id: AccountId(account_id),
+            number,
+            inbox_id: InboxId(inbox_id),
             inbox_kind: InboxKind::parse(&kind).ok_or_else(|| corrupt("inbox kind", &kind))?,
-            contact_id: ContactId(self.int("contact_id")?),
+            contact_id: ContactId(contact_id),
             folder: Folder::parse(&folder).ok_or_else(|| corrupt("folder", &folder))?,
             assignee_id: self.opt_int("assignee_id")?.map(AgentId),
             tags: split_tags(&self.text("tags")?),

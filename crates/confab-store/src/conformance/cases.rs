@@ -3568,3 +3568,116 @@ pub async fn counts_follow_every_change(store: &dyn Store) {
         }
     );
 }
+
+/// What a write answers is what is stored: every kind of message as
+/// `list_messages` reads it back, its conversation as `get_conversation`
+/// does, and the `message.created` event's data as both (the SQLite writer
+/// builds the answer from what it wrote instead of reading the row back,
+/// and writes the event without a JSON tree).
+pub async fn posted_messages_are_what_is_stored(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    store
+        .create_contact_session(f.contact.id, f.chat.id, "session-hash", at(0))
+        .await
+        .unwrap();
+    let by_token = |body: &str, key: Option<&str>, minute: i64| {
+        store.post_contact_message_by_token(
+            &f.chat.token,
+            "session-hash",
+            NewContactMessage {
+                body: body.into(),
+                idempotency_key: key.map(Into::into),
+                ..NewContactMessage::default()
+            },
+            at(minute),
+        )
+    };
+    let mut posts = vec![
+        by_token("Olá, o pedido 12 não chegou", Some("key-1"), 1)
+            .await
+            .unwrap(),
+        by_token("Alguém aí?", None, 2).await.unwrap(),
+    ];
+    let mail = store
+        .post_contact_message(
+            f.account,
+            f.email.id,
+            f.contact.id,
+            NewContactMessage {
+                body: "Refund, please".into(),
+                full_body: Some("Refund, please\n\n> quoted text".into()),
+                subject: Some("Refund".into()),
+                email_message_id: Some("<refund-1@example.com>".into()),
+                ..NewContactMessage::default()
+            },
+            at(3),
+        )
+        .await
+        .unwrap();
+    let mail_id = mail.conversation.id;
+    posts.push(mail);
+    posts.push(
+        f.agent_writes(store, mail_id, "Done.", false, at(4))
+            .await
+            .unwrap(),
+    );
+    posts.push(
+        f.agent_writes(store, mail_id, "refunded 12 €", true, at(5))
+            .await
+            .unwrap(),
+    );
+    // Each write answers its conversation as it is stored.
+    let stored = store.get_conversation(f.account, mail_id).await.unwrap();
+    assert_eq!(stored, posts[4].conversation);
+    // A flagged contact's message moves its conversation to spam.
+    let chat_id = posts[0].conversation.id;
+    store
+        .act_on_conversation(
+            f.account,
+            mail_id,
+            FolderAction::MarkSpam,
+            Actor::System,
+            at(6),
+        )
+        .await
+        .unwrap();
+    posts.push(by_token("buy now", None, 7).await.unwrap());
+    assert_eq!(posts[5].conversation.folder, Folder::Spam);
+    assert_eq!(posts[5].conversation.id, chat_id);
+
+    let events = all_events(store, f.account).await;
+    for posted in &posts {
+        let stored = store
+            .list_messages(f.account, posted.conversation.id, true, None, 50)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|m| m.id == posted.message.id)
+            .expect("the posted message is stored");
+        assert_eq!(stored, posted.message);
+        let event = events
+            .iter()
+            .find(|e| {
+                e.event_type == EventType::MessageCreated
+                    && e.data["message"]["id"] == serde_json::json!(posted.message.id)
+            })
+            .expect("its message.created event");
+        assert_eq!(
+            event.data["message"],
+            serde_json::to_value(&posted.message).unwrap()
+        );
+        assert_eq!(
+            event.data["conversation"],
+            serde_json::to_value(&posted.conversation).unwrap()
+        );
+    }
+    let stored = store.get_conversation(f.account, chat_id).await.unwrap();
+    assert_eq!(stored, posts[5].conversation);
+    // The retry of the first message answers it as it was stored.
+    let again = by_token("Olá, o pedido 12 não chegou", Some("key-1"), 8)
+        .await
+        .unwrap();
+    assert!(!again.created_message);
+    assert_eq!(again.message, posts[0].message);
+}
