@@ -16,7 +16,9 @@ use rusqlite::{Connection, OptionalExtension, Params, Row};
 /// each column's in turn (a call into SQLite per column), which was 5 % of
 /// the writer's time under ingest. The mappings read columns mostly in the
 /// order the queries select them, so the column after the last one read is
-/// tried first.
+/// tried first. (A query that selected two columns of the same name could
+/// then be read from the later one where rusqlite reads the first: none
+/// does; name them apart with `AS`.)
 pub(crate) struct LiteRow<'a, 'r> {
     row: &'a Row<'r>,
     next: Cell<usize>,

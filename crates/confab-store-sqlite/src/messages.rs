@@ -177,19 +177,21 @@ struct Author {
 }
 
 /// A contact's message: through the state machine, into the log.
+/// `found` gives the inbox and the contact's flag, or why not (called after
+/// the replays: a message already stored is answered as it was).
 fn post_contact_message(
     tx: &Connection,
-    inbox: &InboxRef,
-    contact: Author,
+    account: AccountId,
+    contact: ContactId,
+    found: impl FnOnce(&Connection) -> StoreResult<(InboxRef, bool)>,
     message: &NewContactMessage,
     now: Timestamp,
 ) -> StoreResult<Posted> {
-    let account = inbox.account;
     if let Some(posted) = replay(
         tx,
         account,
         SenderType::Contact,
-        contact.id.0,
+        contact.0,
         message.idempotency_key.as_deref(),
     )? {
         return Ok(posted);
@@ -198,6 +200,8 @@ fn post_contact_message(
         return Ok(posted);
     }
     let attachments = attachment_request(&message.attachments)?;
+    let (inbox, spam) = found(tx)?;
+    let (inbox, contact) = (&inbox, Author { id: contact, spam });
     let target = match message.conversation_id {
         _ if message.new_conversation => None,
         Some(id) => {
@@ -360,12 +364,12 @@ pub(crate) fn post_by_token(
     )?;
     let (inbox, session, spam) = found.ok_or(StoreError::NotFound("inbox"))?;
     let contact = session.ok_or(StoreError::NotFound("contact session"))?;
-    let spam = spam.ok_or(StoreError::NotFound("contact"))?;
-    let contact = Author {
-        id: ContactId(contact),
-        spam: spam != 0,
+    let (account, contact) = (inbox.account, ContactId(contact));
+    let found = move |_: &Connection| {
+        let spam = spam.ok_or(StoreError::NotFound("contact"))?;
+        Ok((inbox, spam != 0))
     };
-    post_contact_message(tx, &inbox, contact, message, now)
+    post_contact_message(tx, account, contact, found, message, now)
 }
 
 /// An agent's reply or private note.
@@ -490,12 +494,11 @@ impl MessageStore for SqliteStore {
     ) -> StoreResult<Posted> {
         self.writer
             .write_rerunnable(move |tx| {
-                let contact = Author {
-                    id: contact,
-                    spam: contact_flagged(tx, account, contact)?,
+                let found = |tx: &Connection| {
+                    let spam = contact_flagged(tx, account, contact)?;
+                    Ok((inbox_ref(tx, account, inbox)?, spam))
                 };
-                let inbox = inbox_ref(tx, account, inbox)?;
-                post_contact_message(tx, &inbox, contact, &message, now)
+                post_contact_message(tx, account, contact, found, &message, now)
             })
             .await
     }

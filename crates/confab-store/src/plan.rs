@@ -137,8 +137,8 @@ pub fn message_event(conversation: &Conversation, message: &Message) -> Value {
     })
 }
 
-/// `data` of a `message.created` event, to serialize straight to text
-/// (without building the [`Value`] tree first, as the SQLite writer does).
+/// `data` of a `message.created` event; the SQLite writer serializes it
+/// straight to text, without building the [`Value`] tree first.
 #[derive(Serialize)]
 pub struct MessageCreated<'a> {
     pub conversation: &'a Conversation,

@@ -87,10 +87,11 @@ pub trait EntityRow {
     }
 
     fn message(&self) -> Result<Message, sqlx::Error> {
+        let (id, conversation_id) = (self.int("id")?, self.int("conversation_id")?);
         let sender = self.text("sender_type")?;
         Ok(Message {
-            id: MessageId(self.int("id")?),
-            conversation_id: ConversationId(self.int("conversation_id")?),
+            id: MessageId(id),
+            conversation_id: ConversationId(conversation_id),
             sender_type: SenderType::parse(&sender).ok_or_else(|| corrupt("sender", &sender))?,
             sender_id: self.opt_int("sender_id")?,
             body: self.text("body")?,
