@@ -6,7 +6,7 @@ use confab_store::plan::{
     MessageCreated, apply_outcome, attachment_request, conversation_event, list_preview, mail_plan,
     may_mail,
 };
-use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS};
+use confab_store::rows::{CONVERSATION_COLUMNS, EntityRow, MESSAGE_COLUMNS, inbox_kind};
 use confab_store::*;
 use rusqlite::{Connection, params};
 
@@ -161,12 +161,6 @@ fn inbox_ref(tx: &Connection, account: AccountId, inbox: InboxId) -> StoreResult
             })
         },
     )
-}
-
-fn inbox_kind(kind: &str) -> Result<InboxKind, sqlx::Error> {
-    InboxKind::parse(kind).ok_or_else(|| {
-        sqlx::Error::Decode(format!("unexpected inbox kind {kind:?} in the database").into())
-    })
 }
 
 /// The contact who writes, as a message needs it.

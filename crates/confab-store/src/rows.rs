@@ -39,6 +39,11 @@ fn corrupt(what: &str, value: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unexpected {what} {value:?} in the database").into())
 }
 
+/// An inbox kind as stored; anything else is a corrupt row.
+pub fn inbox_kind(text: &str) -> Result<InboxKind, sqlx::Error> {
+    InboxKind::parse(text).ok_or_else(|| corrupt("inbox kind", text))
+}
+
 fn object(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, sqlx::Error> {
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
@@ -71,7 +76,7 @@ pub trait EntityRow {
             account_id: AccountId(account_id),
             number,
             inbox_id: InboxId(inbox_id),
-            inbox_kind: InboxKind::parse(&kind).ok_or_else(|| corrupt("inbox kind", &kind))?,
+            inbox_kind: inbox_kind(&kind)?,
             contact_id: ContactId(contact_id),
             folder: Folder::parse(&folder).ok_or_else(|| corrupt("folder", &folder))?,
             assignee_id: self.opt_int("assignee_id")?.map(AgentId),
@@ -188,7 +193,7 @@ pub trait EntityRow {
             id: InboxId(self.int("id")?),
             account_id: AccountId(self.int("account_id")?),
             name: self.text("name")?,
-            kind: InboxKind::parse(&kind).ok_or_else(|| corrupt("inbox kind", &kind))?,
+            kind: inbox_kind(&kind)?,
             token: self.text("token")?,
             email_address: self.opt_text("email_address")?,
             identity_required: self.flag("identity_required")?,

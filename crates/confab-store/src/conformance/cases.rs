@@ -3569,8 +3569,10 @@ pub async fn counts_follow_every_change(store: &dyn Store) {
     );
 }
 
-/// What a write answers is what is stored: every kind of message as
-/// `list_messages` reads it back, its conversation as `get_conversation`
+/// What a write answers is what is stored: contact messages by token and
+/// by the API (a new conversation, an existing one, one asked for by id or
+/// anew, one moved to spam), an e-mail with its Message-ID, an agent's
+/// reply and note — each message as `list_messages` reads it back, its conversation as `get_conversation`
 /// does, and the `message.created` event's data as both (the SQLite writer
 /// builds the answer from what it wrote instead of reading the row back,
 /// and writes the event without a JSON tree).
@@ -3626,11 +3628,38 @@ pub async fn posted_messages_are_what_is_stored(store: &dyn Store) {
             .await
             .unwrap(),
     );
-    // Each write answers its conversation as it is stored.
+    // Each write answers its conversation as it is stored (the chat's
+    // second message left its folder as it was, the reply moved the
+    // e-mail's to answered).
+    let chat_id = posts[0].conversation.id;
+    let stored = store.get_conversation(f.account, chat_id).await.unwrap();
+    assert_eq!(stored, posts[1].conversation);
+    assert_eq!((stored.folder, stored.unread_count), (Folder::Open, 2));
     let stored = store.get_conversation(f.account, mail_id).await.unwrap();
     assert_eq!(stored, posts[4].conversation);
+    assert_eq!(stored.folder, Folder::Answered);
+    // A contact's message that asks for a new conversation starts one.
+    let fresh = store
+        .post_contact_message_by_token(
+            &f.chat.token,
+            "session-hash",
+            NewContactMessage {
+                body: "Outro assunto".into(),
+                new_conversation: true,
+                ..NewContactMessage::default()
+            },
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert!(fresh.created_conversation);
+    let stored = store
+        .get_conversation(f.account, fresh.conversation.id)
+        .await
+        .unwrap();
+    assert_eq!(stored, fresh.conversation);
+    posts.push(fresh);
     // A flagged contact's message moves its conversation to spam.
-    let chat_id = posts[0].conversation.id;
     store
         .act_on_conversation(
             f.account,
@@ -3641,9 +3670,27 @@ pub async fn posted_messages_are_what_is_stored(store: &dyn Store) {
         )
         .await
         .unwrap();
-    posts.push(by_token("buy now", None, 7).await.unwrap());
-    assert_eq!(posts[5].conversation.folder, Folder::Spam);
-    assert_eq!(posts[5].conversation.id, chat_id);
+    // (The contact's latest conversation is the fresh one.)
+    let spam = store
+        .post_contact_message(
+            f.account,
+            f.chat.id,
+            f.contact.id,
+            NewContactMessage {
+                body: "buy now".into(),
+                conversation_id: Some(chat_id),
+                ..NewContactMessage::default()
+            },
+            at(7),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (spam.conversation.id, spam.conversation.folder),
+        (chat_id, Folder::Spam)
+    );
+    assert_eq!(spam.conversation.unread_count, 3);
+    posts.push(spam);
 
     let events = all_events(store, f.account).await;
     for posted in &posts {
@@ -3673,7 +3720,7 @@ pub async fn posted_messages_are_what_is_stored(store: &dyn Store) {
         );
     }
     let stored = store.get_conversation(f.account, chat_id).await.unwrap();
-    assert_eq!(stored, posts[5].conversation);
+    assert_eq!(stored, posts[6].conversation);
     // The retry of the first message answers it as it was stored.
     let again = by_token("Olá, o pedido 12 não chegou", Some("key-1"), 8)
         .await
