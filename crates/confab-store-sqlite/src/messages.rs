@@ -163,13 +163,6 @@ fn inbox_ref(tx: &Connection, account: AccountId, inbox: InboxId) -> StoreResult
     )
 }
 
-/// The contact who writes, as a message needs it.
-struct Author {
-    id: ContactId,
-    /// Flagged as spam.
-    spam: bool,
-}
-
 /// A contact's message: through the state machine, into the log.
 /// `found` gives the inbox and the contact's flag, or why not (called after
 /// the replays: a message already stored is answered as it was).
@@ -195,12 +188,12 @@ fn post_contact_message(
     }
     let attachments = attachment_request(&message.attachments)?;
     let (inbox, spam) = found(tx)?;
-    let (inbox, contact) = (&inbox, Author { id: contact, spam });
+    let inbox = &inbox;
     let target = match message.conversation_id {
         _ if message.new_conversation => None,
         Some(id) => {
             let conversation = load_conversation(tx, account, id)?;
-            if conversation.contact_id != contact.id {
+            if conversation.contact_id != contact {
                 return Err(StoreError::NotFound("conversation"));
             }
             Some(conversation)
@@ -211,13 +204,11 @@ fn post_contact_message(
                 "SELECT {CONVERSATION_COLUMNS} FROM conversations c
                  WHERE c.account_id = ?1 AND c.contact_id = ?2 AND c.inbox_id = ?3 ORDER BY c.id DESC LIMIT 1"
             ),
-            [account.0, contact.id.0, inbox.id.0],
+            [account.0, contact.0, inbox.id.0],
             |row| row.conversation(),
         )?,
     };
-    let action = Action::ContactWrites {
-        flagged: contact.spam,
-    };
+    let action = Action::ContactWrites { flagged: spam };
     let mut existing = None;
     if let Some(mut conversation) = target {
         let outcome = transition(conversation.folder, conversation.inbox_kind, action)?;
@@ -233,7 +224,7 @@ fn post_contact_message(
             tx,
             account,
             conversation,
-            Uploader::Contact(contact.id),
+            Uploader::Contact(contact),
             &attachments,
         )?;
     }
@@ -243,11 +234,11 @@ fn post_contact_message(
             (conversation, false, changed)
         }
         None => {
-            let folder = initial_folder(contact.spam);
+            let folder = initial_folder(spam);
             let conversation = insert_conversation(
                 tx,
                 inbox,
-                &load_contact(tx, account, contact.id)?,
+                &load_contact(tx, account, contact)?,
                 folder,
                 message.subject.as_deref(),
                 now,
@@ -261,7 +252,7 @@ fn post_contact_message(
             account,
             conversation: conversation.id,
             sender_type: SenderType::Contact,
-            sender_id: contact.id.0,
+            sender_id: contact.0,
             body: &message.body,
             full_body: message.full_body.as_deref(),
             private: false,
@@ -275,7 +266,7 @@ fn post_contact_message(
         tx,
         account,
         &stored,
-        Uploader::Contact(contact.id),
+        Uploader::Contact(contact),
         &attachments,
         now,
     )?;
@@ -290,9 +281,9 @@ fn post_contact_message(
     execute(
         tx,
         "UPDATE contacts SET last_seen_at = ?2 WHERE id = ?1",
-        [contact.id.0, now.0],
+        [contact.0, now.0],
     )?;
-    let actor = Actor::Contact(contact.id);
+    let actor = Actor::Contact(contact);
     if created_conversation {
         append_event(
             tx,
