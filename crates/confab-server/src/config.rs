@@ -26,6 +26,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Frames a live socket may fall behind by before it is cut as a slow consumer.
     pub stream_backlog: usize,
+    /// How often each account's feed reads the event log even when no
+    /// change asked it to: the safety net for events it was not told of.
+    pub log_read_every: std::time::Duration,
     /// How often live sockets are pinged.
     pub ping_every: std::time::Duration,
     /// Silence after which a live socket's peer is considered dead and closed.
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             session_minutes: 14 * 24 * 60,
             max_connections: 20_000,
             stream_backlog: 1024,
+            log_read_every: std::time::Duration::from_secs(1),
             ping_every: std::time::Duration::from_secs(15),
             dead_after: std::time::Duration::from_secs(45),
             trash_retention_days: 30,

@@ -32,7 +32,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> AppState {
-        let hub = Hub::new(store.clone(), config.max_connections, config.stream_backlog);
+        let hub = Hub::new(
+            store.clone(),
+            config.max_connections,
+            config.stream_backlog,
+            config.log_read_every,
+        );
         let attachments = Arc::new(AttachmentStorage::new(
             config.attachments_dir.clone(),
             config.attachment_max_bytes,

@@ -4,6 +4,8 @@ mod common;
 
 use std::sync::Arc;
 
+use confab_store::InboxStore as _;
+
 use common::*;
 use futures::{SinkExt, StreamExt};
 use reqwest::{Method, StatusCode};
@@ -28,6 +30,162 @@ on_both_databases!(
     resume_misses_nothing_and_repeats_nothing,
     typing_and_presence
 );
+
+/// A server whose feeds read the log on their own only once an hour: what
+/// reaches a socket in a test came by the hand-over or a read the feed
+/// was asked for.
+async fn sqlite_app_reading_the_log_hourly(url: &str) -> TestApp {
+    let store = confab_store_sqlite::SqliteStore::connect(url)
+        .await
+        .unwrap();
+    let config = confab_server::ServerConfig {
+        log_read_every: std::time::Duration::from_secs(3600),
+        ..test_config()
+    };
+    spawn_app(Arc::new(store), config).await
+}
+
+/// On SQLite a contact's messages reach the agents' sockets as the writer
+/// commits them, without the feed reading each back from the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn committed_events_reach_the_sockets_without_reading_the_log() {
+    let app = sqlite_app_reading_the_log_hourly(&confab_store_sqlite::testing::fresh_url()).await;
+    let agent = app.new_account("Fast path").await;
+    let inbox = app.create_inbox(&agent, "in_app").await;
+    let token = inbox["token"].as_str().unwrap().to_string();
+    let contact = app.contact_session(&token).await;
+    let mut socket = app.agent_socket(&agent, None).await;
+    app.contact_writes(&token, &contact, "first").await;
+    next_of(&mut socket, "message.created").await;
+    let reads = app.state.hub.log_reads();
+    for n in 0..60 {
+        app.contact_writes(&token, &contact, &format!("message {n}"))
+            .await;
+    }
+    for n in 0..60 {
+        let frame = next_of(&mut socket, "message.created").await;
+        assert_eq!(frame["data"]["message"]["body"], format!("message {n}"));
+    }
+    assert_eq!(app.state.hub.log_reads(), reads, "the feed read the log");
+}
+
+/// On SQLite the feed broadcasts what this server's writer commits without
+/// reading it back; events another process writes into the same file (as
+/// `confab admin` does, with a writer of its own) are read from the log
+/// when the next event of this server's shows the gap (here the feed's own
+/// schedule is an hour away). The feed broadcasts every event once, in
+/// order, and so each socket gets them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_written_by_another_process_reach_the_sockets_in_order() {
+    let url = confab_store_sqlite::testing::fresh_url();
+    let app = sqlite_app_reading_the_log_hourly(&url).await;
+    let elsewhere = confab_store_sqlite::SqliteStore::connect(&url)
+        .await
+        .unwrap();
+    let agent = app.new_account("Two writers").await;
+    let inbox = app.create_inbox(&agent, "in_app").await;
+    let token = inbox["token"].as_str().unwrap().to_string();
+    let contact = app.contact_session(&token).await;
+    let mut sockets = vec![
+        app.agent_socket(&agent, None).await,
+        app.agent_socket(&agent, None).await,
+    ];
+    // What the feed itself broadcasts (a socket would fill gaps from the
+    // log on its own).
+    let mut feed = app
+        .state
+        .hub
+        .subscribe(confab_domain::AccountId(agent.account))
+        .await;
+    let mut expected_inboxes = Vec::new();
+    for round in 0..20 {
+        app.contact_writes(&token, &contact, &format!("here {round}"))
+            .await;
+        let name = format!("Written elsewhere {round}");
+        elsewhere
+            .create_inbox(
+                confab_domain::AccountId(agent.account),
+                confab_store::NewInbox {
+                    name: name.clone(),
+                    kind: confab_domain::InboxKind::InApp,
+                    token: format!("elsewhere-{round}-{}", agent.account),
+                    email_address: None,
+                    identity_secret: "secret".into(),
+                },
+                START,
+            )
+            .await
+            .unwrap();
+        expected_inboxes.push(name);
+        // Every other round, this server writes right after: its event
+        // comes with a gap the feed fills from the log.
+        if round % 2 == 0 {
+            app.contact_writes(&token, &contact, &format!("after {round}"))
+                .await;
+        }
+    }
+    app.contact_writes(&token, &contact, "last").await;
+    let mut broadcast = Vec::new();
+    let mut inboxes = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
+            .await
+            .expect("the feed broadcast the last message")
+            .expect("a frame");
+        let Some(seq) = frame.seq else { continue };
+        broadcast.push(seq);
+        let text: Value =
+            serde_json::from_str(frame.agent_text.as_ref().unwrap().as_str()).unwrap();
+        if text["type"] == "inbox.created" {
+            inboxes.push(
+                text["data"]["inbox"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+        }
+        if text["type"] == "message.created" && text["data"]["message"]["body"] == "last" {
+            break;
+        }
+    }
+    let expected: Vec<i64> = (broadcast[0]..=*broadcast.last().unwrap()).collect();
+    assert_eq!(
+        broadcast, expected,
+        "the feed broadcast every event once, in order"
+    );
+    assert!(
+        expected_inboxes.iter().all(|name| inboxes.contains(name)),
+        "{inboxes:?}"
+    );
+    for socket in &mut sockets {
+        let mut seqs = Vec::new();
+        let mut inboxes = Vec::new();
+        loop {
+            let frame = next_frame(socket).await.expect("a frame");
+            let Some(seq) = frame["seq"].as_i64() else {
+                continue;
+            };
+            seqs.push(seq);
+            if frame["type"] == "inbox.created" {
+                inboxes.push(
+                    frame["data"]["inbox"]["name"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                );
+            }
+            if frame["type"] == "message.created" && frame["data"]["message"]["body"] == "last" {
+                break;
+            }
+        }
+        let expected: Vec<i64> = (seqs[0]..=*seqs.last().unwrap()).collect();
+        assert_eq!(seqs, expected, "every event once, in order");
+        assert!(
+            expected_inboxes.iter().all(|name| inboxes.contains(name)),
+            "{inboxes:?}"
+        );
+    }
+}
 
 async fn reply(app: &TestApp, agent: &Agent, conversation: i64, body: &str, private: bool) {
     let path = format!(

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use confab_domain::event::Event;
 use confab_domain::{AccountId, EventType, Timestamp};
 use confab_store::rows::EntityRow;
-use confab_store::{EventStore, StoreError, StoreResult};
+use confab_store::{CommittedEvents, EventStore, LoggedEvent, StoreError, StoreResult};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
@@ -43,8 +43,15 @@ pub(crate) fn append_event(
     execute(
         tx,
         "INSERT INTO events (account_id, seq, type, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![account.0, seq, event_type.as_str(), at.0, data],
+        params![account.0, seq, event_type.as_str(), at.0, &data],
     )?;
+    crate::committed::record(|| LoggedEvent {
+        account,
+        seq,
+        event_type,
+        at,
+        data,
+    });
     Ok(seq)
 }
 
@@ -78,5 +85,9 @@ impl EventStore for SqliteStore {
                 .await
                 .map_err(db_error)?;
         Ok(seq.unwrap_or(0))
+    }
+
+    fn take_committed_events(&self) -> Option<CommittedEvents> {
+        self.writer.take_committed()
     }
 }

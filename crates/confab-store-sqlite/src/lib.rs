@@ -7,6 +7,7 @@
 
 mod accounts;
 mod attachments;
+mod committed;
 mod contacts;
 mod conversations;
 mod events;
@@ -191,6 +192,14 @@ pub mod testing {
 
     /// A store on a new database file in the system's temporary folder.
     pub async fn fresh_store() -> SqliteStore {
+        SqliteStore::connect(&fresh_url())
+            .await
+            .expect("open a test database")
+    }
+
+    /// The URL of a new database file in the system's temporary folder
+    /// (created by the first store that connects to it).
+    pub fn fresh_url() -> String {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let folder = std::env::temp_dir().join(format!(
@@ -199,10 +208,7 @@ pub mod testing {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         let _ = std::fs::remove_dir_all(&folder);
-        let url = format!("sqlite://{}/confab.db", folder.display());
-        SqliteStore::connect(&url)
-            .await
-            .expect("open a test database")
+        format!("sqlite://{}/confab.db", folder.display())
     }
 }
 

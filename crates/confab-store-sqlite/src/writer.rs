@@ -20,15 +20,15 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, OnceLock, mpsc};
 use std::time::Duration;
 
-use confab_store::{StoreError, StoreResult};
+use confab_store::{CommittedEvents, LoggedEvent, StoreError, StoreResult};
 use rusqlite::Connection;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
+use crate::committed;
 use crate::lite::lite_error;
 
 /// The most jobs one transaction takes (bounds how long a commit holds the
@@ -113,7 +113,12 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 pub(crate) struct Writer {
     queue: mpsc::Sender<Job>,
     stats: Arc<Stats>,
+    tap: Arc<Tap>,
 }
+
+/// Where the writer hands each committed transaction's events, once
+/// someone asked for them ([`Writer::take_committed`]).
+type Tap = OnceLock<tokio_mpsc::UnboundedSender<Vec<LoggedEvent>>>;
 
 /// Counters of the writer's work (how well commits are shared).
 #[derive(Default)]
@@ -146,11 +151,20 @@ impl Writer {
         let (queue, jobs) = mpsc::channel::<Job>();
         let stats = Arc::new(Stats::default());
         let counters = stats.clone();
+        let tap = Arc::new(Tap::new());
+        let handed = tap.clone();
         std::thread::Builder::new()
             .name("confab-sqlite-writer".into())
-            .spawn(move || run(conn, jobs, &counters))
+            .spawn(move || run(conn, jobs, &counters, &handed))
             .map_err(|e| StoreError::Database(format!("starting the writer thread: {e}")))?;
-        Ok(Writer { queue, stats })
+        Ok(Writer { queue, stats, tap })
+    }
+
+    /// The events of every transaction committed from now on, as each
+    /// commits (before its jobs are answered); `None` once taken.
+    pub(crate) fn take_committed(&self) -> Option<CommittedEvents> {
+        let (sender, receiver) = tokio_mpsc::unbounded_channel();
+        self.tap.set(sender).ok().map(|()| receiver)
     }
 
     /// The writer's counters so far.
@@ -251,7 +265,7 @@ fn raise_priority() {
 }
 
 /// The writer thread: take what is queued, run it as one transaction, repeat.
-fn run(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &Stats) {
+fn run(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &Stats, tap: &Tap) {
     raise_priority();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = jobs.recv() {
@@ -263,7 +277,7 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &Stats) {
             }
         }
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let answers = run_batch(&conn, batch.drain(..));
+        let answers = run_batch(&conn, batch.drain(..), tap);
         stats.transactions.fetch_add(1, Ordering::Relaxed);
         for (pending, error) in answers {
             pending.answer(error.as_deref());
@@ -301,7 +315,11 @@ struct Batch<'c> {
 /// Jobs that run once go first, each in its own savepoint; then the
 /// rerunnable ones together (the order inside a batch is free: nobody has
 /// been answered yet).
-fn run_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> Vec<(Pending, Option<String>)> {
+fn run_batch(
+    conn: &Connection,
+    jobs: impl Iterator<Item = Job>,
+    tap: &Tap,
+) -> Vec<(Pending, Option<String>)> {
     let (mut once, mut rerunnable) = (Vec::new(), Vec::new());
     for job in jobs {
         match job {
@@ -321,6 +339,11 @@ fn run_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> Vec<(Pending
         }
         return answers;
     }
+    if tap.get().is_some() {
+        // Someone takes the events: keep them from now on.
+        committed::start();
+    }
+    committed::clear();
     let mut batch = Batch {
         conn,
         any_ok: false,
@@ -350,15 +373,29 @@ fn run_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> Vec<(Pending
     );
     let finished = match batch.poisoned {
         Some(error) => Err(error),
-        None if batch.any_ok => exec(conn, "COMMIT"),
-        None => exec(conn, "ROLLBACK"),
+        None if batch.any_ok => exec(conn, "COMMIT").map(|()| true),
+        None => exec(conn, "ROLLBACK").map(|()| false),
     };
-    if let Err(error) = finished {
-        // Nothing of the batch stays: end the transaction, and tell every
-        // job that had succeeded.
-        let _ = exec(conn, "ROLLBACK");
-        for (_, slot) in answers.iter_mut() {
-            *slot = Some(error.clone());
+    match finished {
+        Ok(true) => {
+            // Handed over before anyone is answered: a caller that then
+            // says "the log grew" finds its events already on their way.
+            let events = committed::take();
+            if !events.is_empty()
+                && let Some(tap) = tap.get()
+            {
+                let _ = tap.send(events);
+            }
+        }
+        Ok(false) => committed::clear(),
+        Err(error) => {
+            // Nothing of the batch stays: end the transaction, and tell
+            // every job that had succeeded.
+            committed::clear();
+            let _ = exec(conn, "ROLLBACK");
+            for (_, slot) in answers.iter_mut() {
+                *slot = Some(error.clone());
+            }
         }
     }
     answers
@@ -367,25 +404,27 @@ fn run_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> Vec<(Pending
 impl Batch<'_> {
     /// Runs a job in its own savepoint; a failure leaves no trace.
     fn once_in_savepoint(&mut self, job: OnceJob) -> Answer {
-        if let Err(why) = self.open_savepoint() {
-            return job(Err(&why)).answer;
-        }
+        let mark = match self.open_savepoint() {
+            Ok(mark) => mark,
+            Err(why) => return job(Err(&why)).answer,
+        };
         let ran = job(Ok(self.conn));
-        self.close_savepoint(ran.ok);
+        self.close_savepoint(ran.ok, mark);
         ran.answer
     }
 
     /// Runs a rerunnable job (again) in its own savepoint.
     fn rerun_in_savepoint(&mut self, job: &mut Box<dyn Rerun>) {
-        if self.open_savepoint().is_ok() {
+        if let Ok(mark) = self.open_savepoint() {
             let ok = job.run(self.conn);
-            self.close_savepoint(ok);
+            self.close_savepoint(ok, mark);
         }
     }
 
-    /// Opens a job's savepoint, or says why the batch can no longer be
+    /// Opens a job's savepoint and returns its mark among the
+    /// transaction's events, or says why the batch can no longer be
     /// committed as run.
-    fn open_savepoint(&mut self) -> Result<(), String> {
+    fn open_savepoint(&mut self) -> Result<usize, String> {
         if self.poisoned.is_none()
             && let Err(error) = exec(self.conn, "SAVEPOINT job")
         {
@@ -393,13 +432,16 @@ impl Batch<'_> {
         }
         match &self.poisoned {
             Some(why) => Err(why.clone()),
-            None => Ok(()),
+            None => Ok(committed::mark()),
         }
     }
 
-    /// Releases a job's savepoint, rolling back to it first if the job
-    /// failed.
-    fn close_savepoint(&mut self, ok: bool) {
+    /// Releases a job's savepoint, rolling back to it (and forgetting the
+    /// events written after `mark`) first if the job failed.
+    fn close_savepoint(&mut self, ok: bool, mark: usize) {
+        if !ok {
+            committed::undo_to(mark);
+        }
         let closed = if ok {
             exec(self.conn, "RELEASE job")
         } else {
@@ -427,6 +469,7 @@ impl Batch<'_> {
             self.poisoned = Some(error);
             return;
         }
+        let mark = committed::mark();
         let mut any_ok = false;
         let mut clean = true;
         for job in jobs.iter_mut() {
@@ -458,6 +501,7 @@ impl Batch<'_> {
         } else {
             exec(self.conn, "ROLLBACK").and_then(|()| exec(self.conn, "BEGIN IMMEDIATE"))
         };
+        committed::undo_to(mark);
         if let Err(error) = undone {
             self.poisoned = Some(error);
             return;
@@ -478,7 +522,9 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::append_event;
     use crate::lite::{execute, query_one};
+    use confab_domain::{AccountId, EventType, Timestamp};
     use confab_store::rows::EntityRow;
 
     fn open() -> Writer {
@@ -499,8 +545,17 @@ mod tests {
     async fn setup(writer: &Writer) {
         writer
             .write(|tx| {
-                tx.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-                    .map_err(lite_error)
+                // `t`, and the event log's two tables as far as
+                // `append_event` needs them (one account).
+                tx.execute_batch(
+                    "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL);
+                     CREATE TABLE accounts (id INTEGER PRIMARY KEY, last_event_seq INTEGER NOT NULL);
+                     INSERT INTO accounts VALUES (1, 0);
+                     CREATE TABLE events (account_id INTEGER NOT NULL, seq INTEGER NOT NULL,
+                       type TEXT NOT NULL, at INTEGER NOT NULL, data TEXT NOT NULL,
+                       PRIMARY KEY (account_id, seq));",
+                )
+                .map_err(lite_error)
             })
             .await
             .unwrap();
@@ -519,6 +574,57 @@ mod tests {
 
     async fn count(writer: &Writer) -> i64 {
         rows_where(writer, "TRUE").await
+    }
+
+    /// Logs job `k`'s event (its data names `k`).
+    fn log_event(tx: &Connection, k: i64) -> StoreResult<i64> {
+        append_event(
+            tx,
+            AccountId(1),
+            EventType::MessageCreated,
+            Timestamp(k),
+            serde_json::json!({ "k": k }),
+        )
+    }
+
+    /// The log as stored: (seq, data), by seq.
+    async fn stored_log(writer: &Writer) -> Vec<(i64, String)> {
+        writer
+            .write(|tx| {
+                let mut statement = tx
+                    .prepare("SELECT seq, data FROM events ORDER BY seq")
+                    .map_err(lite_error)?;
+                let rows = statement
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(lite_error)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(lite_error)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// What the tap handed over so far, as (seq, data) in the order handed.
+    /// (A transaction's events are handed over before its jobs are
+    /// answered, so once every job has its answer, all of them are here.)
+    fn handed_over(tap: &mut CommittedEvents) -> Vec<(i64, String)> {
+        let mut events = Vec::new();
+        while let Ok(batch) = tap.try_recv() {
+            assert!(!batch.is_empty(), "an empty hand-over");
+            events.extend(batch.into_iter().map(|e| (e.seq, e.data)));
+        }
+        events
+    }
+
+    /// The tap handed over exactly the committed log, in order, each event
+    /// once; and the log is gap-free from 1.
+    async fn check_handed_over(writer: &Writer, tap: &mut CommittedEvents) {
+        let stored = stored_log(writer).await;
+        let handed = handed_over(tap);
+        assert_eq!(handed, stored, "the hand-over is not the committed log");
+        assert!(
+            stored.iter().zip(1..).all(|((seq, _), n)| *seq == n),
+            "the log has a gap"
+        );
     }
 
     /// The writer thread runs ahead of the others when the process may
@@ -580,6 +686,7 @@ mod tests {
     async fn a_failing_job_leaves_no_trace_and_spares_its_batch() {
         let writer = open();
         setup(&writer).await;
+        let mut tap = writer.take_committed().unwrap();
         let mut tasks = Vec::new();
         for k in 0..600i64 {
             let writer = writer.clone();
@@ -587,6 +694,7 @@ mod tests {
                 writer
                     .write(move |tx| {
                         execute(tx, "INSERT INTO t (k, v) VALUES (?1, 'x')", [k])?;
+                        log_event(tx, k)?;
                         match k % 3 {
                             // A half-done change that then fails.
                             0 => {
@@ -620,6 +728,8 @@ mod tests {
         assert_eq!(count(&writer).await, kept);
         let stray = rows_where(&writer, "k >= 100000 OR k % 3 = 0").await;
         assert_eq!(stray, 0, "a failed job's rows were committed");
+        check_handed_over(&writer, &mut tap).await;
+        assert_eq!(stored_log(&writer).await.len() as i64, kept);
     }
 
     /// What a test job does after (or instead of) inserting its row.
@@ -653,6 +763,7 @@ mod tests {
                 return Err(StoreError::NotFound("thing"));
             }
             execute(tx, "INSERT INTO t (k, v) VALUES (?1, 'x')", [k])?;
+            log_event(tx, k)?;
             match fate(k) {
                 Fate::FailsAfterWriting => {
                     execute(tx, "INSERT INTO t (k, v) VALUES (?1, 'y')", [k + 100_000])?;
@@ -694,6 +805,12 @@ mod tests {
         assert_eq!(count(writer).await, kept);
         let stray = rows_where(writer, "k >= 100000").await;
         assert_eq!(stray, 0, "a failed job's rows were committed");
+        let logged = stored_log(writer).await;
+        assert_eq!(
+            logged.len() as i64,
+            kept,
+            "a failed job's event was committed"
+        );
     }
 
     /// Rerunnable jobs share a batch without savepoints: those that fail
@@ -704,6 +821,7 @@ mod tests {
     async fn rerunnable_jobs_failing_after_writing_leave_no_trace_and_spare_the_rest() {
         let writer = open();
         setup(&writer).await;
+        let mut tap = writer.take_committed().unwrap();
         let before = writer.stats().transactions.load(Ordering::Relaxed);
         let runs: Vec<Arc<AtomicU64>> = (0..3000).map(|_| Arc::new(AtomicU64::new(0))).collect();
         let mut tasks = Vec::new();
@@ -718,6 +836,7 @@ mod tests {
             answers.push(task.await.unwrap());
         }
         check_fates(&writer, answers).await;
+        check_handed_over(&writer, &mut tap).await;
         let transactions = writer.stats().transactions.load(Ordering::Relaxed) - before;
         assert!(transactions < 3000, "no commit was shared");
         // Some batches were undone and run again, and only those.
@@ -737,6 +856,7 @@ mod tests {
     async fn rerunnable_jobs_run_once_when_none_fails_after_writing() {
         let writer = open();
         setup(&writer).await;
+        let mut tap = writer.take_committed().unwrap();
         let runs = Arc::new(AtomicU64::new(0));
         let mut tasks = Vec::new();
         for k in (0..2000i64).filter(|k| matches!(fate(*k), Fate::Lands | Fate::RefusedFirst)) {
@@ -751,6 +871,7 @@ mod tests {
             answers.push(task.await.unwrap());
         }
         check_fates(&writer, answers).await;
+        check_handed_over(&writer, &mut tap).await;
         assert_eq!(runs.load(Ordering::Relaxed), jobs);
     }
 
@@ -760,12 +881,14 @@ mod tests {
     async fn undoing_rerunnable_jobs_keeps_the_once_only_jobs_of_their_batch() {
         let writer = open();
         setup(&writer).await;
+        let mut tap = writer.take_committed().unwrap();
         let mut tasks = Vec::new();
         for k in 0..3000i64 {
             let writer = writer.clone();
             tasks.push(tokio::spawn(async move {
                 let job = fated_job(k, Arc::new(AtomicU64::new(0)));
-                let result = if k % 2 == 0 {
+                // In runs of ten, so each kind gets every fate.
+                let result = if (k / 10) % 2 == 0 {
                     writer.write(job).await
                 } else {
                     writer.write_rerunnable(job).await
@@ -778,6 +901,7 @@ mod tests {
             answers.push(task.await.unwrap());
         }
         check_fates(&writer, answers).await;
+        check_handed_over(&writer, &mut tap).await;
     }
 
     /// A full disk half-way through a batch of rerunnable jobs: SQLite ends
@@ -789,6 +913,7 @@ mod tests {
     async fn a_full_disk_mid_batch_stores_exactly_what_was_acknowledged() {
         let writer = open();
         setup(&writer).await;
+        let mut tap = writer.take_committed().unwrap();
         writer
             .write(|tx| {
                 tx.query_row("PRAGMA max_page_count = 40", [], |_| Ok(()))
@@ -806,7 +931,8 @@ mod tests {
                             tx,
                             "INSERT INTO t (k, v) VALUES (?1, printf('%.3000c', 'x'))",
                             [k],
-                        )
+                        )?;
+                        log_event(tx, k)
                     })
                     .await
             }));
@@ -819,6 +945,16 @@ mod tests {
         }
         assert!(acknowledged < 400, "the disk never filled");
         assert_eq!(count(&writer).await, acknowledged);
+        check_handed_over(&writer, &mut tap).await;
+        assert_eq!(stored_log(&writer).await.len() as i64, acknowledged);
+    }
+
+    /// The tap is taken once.
+    #[tokio::test]
+    async fn committed_events_are_taken_once() {
+        let writer = open();
+        assert!(writer.take_committed().is_some());
+        assert!(writer.take_committed().is_none());
     }
 
     #[tokio::test]

@@ -276,6 +276,33 @@ pub trait EventStore: Send + Sync {
     ) -> StoreResult<Vec<Event>>;
     /// The latest sequence number of the account (0 before any event).
     async fn last_event_seq(&self, account: AccountId) -> StoreResult<i64>;
+    /// The events this store commits from now on, handed over as each
+    /// transaction commits (before its callers are answered), in commit
+    /// order: a fast path for the event feeds, which otherwise read every
+    /// new event back from the log. Only a store whose own process makes
+    /// the database's writes can offer it (SQLite's one writer thread);
+    /// writes made elsewhere (another process, another instance) are still
+    /// found only in the log, which stays the truth. The first call takes
+    /// the receiver; `None` after that, and from stores without it.
+    fn take_committed_events(&self) -> Option<CommittedEvents> {
+        None
+    }
+}
+
+/// The receiving end of [`EventStore::take_committed_events`]: one item per
+/// committed transaction that logged events, in the order they committed.
+pub type CommittedEvents = tokio::sync::mpsc::UnboundedReceiver<Vec<LoggedEvent>>;
+
+/// An event as its transaction committed it: the row of the log, its data
+/// still the JSON text that was stored (parsing it is left to the reader,
+/// off the writer's thread).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedEvent {
+    pub account: AccountId,
+    pub seq: i64,
+    pub event_type: EventType,
+    pub at: Timestamp,
+    pub data: String,
 }
 
 /// Durable snooze wake-ups.

@@ -1,17 +1,25 @@
 //! The hub: one feed per account that has listeners. A feed reads the
 //! account's event log after each change (and once a second as a safety
-//! net) and broadcasts each event once, in sequence order, to every socket
-//! of the account. Reading the log — rather than trusting in-memory
+//! net; `log_read_every`) and broadcasts each event once, in sequence
+//! order, to every socket of the account. Reading the log — rather than trusting in-memory
 //! messages — is what makes streams exact: the log is the truth, the
 //! broadcast is only a fast path, and sockets fill any gap from the log.
+//!
+//! A store that hands over its events as they commit (SQLite's one writer:
+//! [`confab_store::EventStore::take_committed_events`]) spares the feeds
+//! that read: the hub passes each account's committed events to its feed,
+//! which broadcasts them in order and reads the log only for what they
+//! skip (events written by another process), when it starts, when another
+//! instance says the log grew, and once a second.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use confab_domain::AccountId;
-use confab_store::Store;
+use confab_domain::event::Event;
+use confab_store::{CommittedEvents, LoggedEvent, Store};
 use tokio::sync::{Notify, broadcast};
 
 use super::cluster::Cluster;
@@ -24,6 +32,11 @@ const BATCH: u32 = 256;
 struct Feed {
     sender: broadcast::Sender<Arc<Frame>>,
     poke: Notify,
+    /// Committed events handed over by the store, not yet broadcast.
+    arrived: Mutex<Vec<LoggedEvent>>,
+    /// Set by [`Hub::poke`] (a change whose events the feed was not handed:
+    /// any change on PostgreSQL, another instance's): the feed must read the log.
+    stale: AtomicBool,
 }
 
 /// Fans the event log out to sockets; tracks presence; counts connections.
@@ -37,6 +50,14 @@ pub struct Hub {
     backlog: usize,
     /// The other instances, when this one is part of a cluster.
     cluster: OnceLock<Arc<Cluster>>,
+    /// Whether the store hands over this process's committed events (then
+    /// a change made here needs no read of the log to be broadcast); false
+    /// again should the hand-over stop.
+    follows_commits: AtomicBool,
+    /// How often a feed reads the log regardless.
+    log_read_every: Duration,
+    /// Reads of the log by the feeds so far.
+    log_reads: AtomicU64,
 }
 
 /// A held connection slot; released on drop.
@@ -49,8 +70,17 @@ impl Drop for ConnectionSlot {
 }
 
 impl Hub {
-    pub fn new(store: Arc<dyn Store>, max_connections: usize, backlog: usize) -> Arc<Hub> {
-        Arc::new(Hub {
+    /// Takes the store's committed events, when it offers them and a
+    /// runtime is there to follow them.
+    pub fn new(
+        store: Arc<dyn Store>,
+        max_connections: usize,
+        backlog: usize,
+        log_read_every: Duration,
+    ) -> Arc<Hub> {
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let committed = runtime.as_ref().and_then(|_| store.take_committed_events());
+        let hub = Arc::new(Hub {
             store,
             feeds: Mutex::new(HashMap::new()),
             presence: Presence::default(),
@@ -58,7 +88,14 @@ impl Hub {
             max_connections,
             backlog: backlog.max(1),
             cluster: OnceLock::new(),
-        })
+            follows_commits: AtomicBool::new(committed.is_some()),
+            log_read_every,
+            log_reads: AtomicU64::new(0),
+        });
+        if let (Some(runtime), Some(committed)) = (runtime, committed) {
+            runtime.spawn(pass_on(Arc::downgrade(&hub), committed));
+        }
+        hub
     }
 
     /// Takes a connection slot, or `None` past the configured cap.
@@ -69,6 +106,13 @@ impl Hub {
             return None;
         }
         Some(ConnectionSlot(self.clone()))
+    }
+
+    /// How many times the feeds have read the event log (each read is a
+    /// query; with the store's committed events, a change made here needs
+    /// none).
+    pub fn log_reads(&self) -> u64 {
+        self.log_reads.load(Ordering::Relaxed)
     }
 
     /// Open WebSocket connections on this instance.
@@ -106,6 +150,8 @@ impl Hub {
         let feed = Arc::new(Feed {
             sender,
             poke: Notify::new(),
+            arrived: Mutex::new(Vec::new()),
+            stale: AtomicBool::new(false),
         });
         feeds.insert(account, feed.clone());
         tokio::spawn(self.clone().run_feed(account, feed, start));
@@ -133,8 +179,13 @@ impl Hub {
     }
 
     /// Says the account's log has grown, here and on every instance of the cluster.
+    /// When the store hands over what this process commits, the feed here
+    /// has the events already (handed over before the change's caller was
+    /// answered): no read of the log.
     pub fn changed(&self, account: AccountId) {
-        self.poke(account);
+        if !self.follows_commits.load(Ordering::SeqCst) {
+            self.poke(account);
+        }
         if let Some(cluster) = self.cluster.get() {
             cluster.publish_changed(account);
         }
@@ -144,6 +195,7 @@ impl Hub {
     pub fn poke(&self, account: AccountId) {
         let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(feed) = feeds.get(&account) {
+            feed.stale.store(true, Ordering::SeqCst);
             feed.poke.notify_one();
         }
     }
@@ -166,12 +218,20 @@ impl Hub {
     }
 
     async fn run_feed(self: Arc<Self>, account: AccountId, feed: Arc<Feed>, start: i64) {
-        let mut published = start;
+        // What was committed between `start` and this feed's joining the
+        // hub was handed to no feed: from the log.
+        let mut published = self.read_log(account, &feed, start, None).await;
+        // The safety net: on its schedule even while changes keep waking
+        // the feed (with the store's committed events, those wake-ups read
+        // nothing).
+        let mut safety_net = tokio::time::interval(self.log_read_every);
+        safety_net.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        safety_net.tick().await;
         loop {
-            tokio::select! {
-                _ = feed.poke.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
+            let timed_out = tokio::select! {
+                _ = feed.poke.notified() => false,
+                _ = safety_net.tick() => true,
+            };
             {
                 let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
                 if feed.sender.receiver_count() == 0 {
@@ -179,22 +239,116 @@ impl Hub {
                     return;
                 }
             }
-            loop {
-                let events = match self.store.events_since(account, published, BATCH).await {
-                    Ok(events) => events,
-                    Err(error) => {
-                        tracing::error!(%error, %account, "reading the event log");
+            let arrived =
+                std::mem::take(&mut *feed.arrived.lock().unwrap_or_else(|e| e.into_inner()));
+            for logged in arrived {
+                if logged.seq <= published {
+                    continue;
+                }
+                if logged.seq > published + 1 {
+                    // Written by someone else first (or before this feed
+                    // started): those come from the log.
+                    published = self
+                        .read_log(account, &feed, published, Some(logged.seq - 1))
+                        .await;
+                    if logged.seq != published + 1 {
+                        // The log could not be read that far: leave the
+                        // rest to the next read of the log.
                         break;
                     }
-                };
-                for event in &events {
-                    published = event.seq;
-                    let _ = feed.sender.send(Arc::new(frames::logged(event)));
                 }
-                if events.len() < BATCH as usize {
-                    break;
+                match parse(logged) {
+                    Some(event) => {
+                        published = event.seq;
+                        let _ = feed.sender.send(Arc::new(frames::logged(&event)));
+                    }
+                    // Unreadable data (which the log's reader refuses too):
+                    // the rest waits for the next read of the log.
+                    None => break,
                 }
             }
+            if timed_out || feed.stale.swap(false, Ordering::SeqCst) {
+                published = self.read_log(account, &feed, published, None).await;
+            }
+        }
+    }
+
+    /// Broadcasts the log's events after `published` (up to `until`, if
+    /// given); returns the last seq broadcast.
+    async fn read_log(
+        &self,
+        account: AccountId,
+        feed: &Feed,
+        mut published: i64,
+        until: Option<i64>,
+    ) -> i64 {
+        loop {
+            let want = match until {
+                Some(until) if until <= published => return published,
+                Some(until) => (until - published).min(i64::from(BATCH)) as u32,
+                None => BATCH,
+            };
+            self.log_reads.fetch_add(1, Ordering::Relaxed);
+            let events = match self.store.events_since(account, published, want).await {
+                Ok(events) => events,
+                Err(error) => {
+                    tracing::error!(%error, %account, "reading the event log");
+                    return published;
+                }
+            };
+            for event in &events {
+                published = event.seq;
+                let _ = feed.sender.send(Arc::new(frames::logged(event)));
+            }
+            if events.len() < want as usize {
+                return published;
+            }
+        }
+    }
+}
+
+/// Hands each committed transaction's events to the feeds of their
+/// accounts (events of accounts nobody listens to are dropped: a feed that
+/// starts later reads the log). Holds the hub weakly: the hub holds the
+/// store, whose writer holds the other end. Should the hand-over stop, the
+/// hub goes back to reading the log after every change.
+async fn pass_on(hub: Weak<Hub>, mut committed: CommittedEvents) {
+    while let Some(events) = committed.recv().await {
+        let Some(hub) = hub.upgrade() else { return };
+        let feeds = hub.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        for event in events {
+            if let Some(feed) = feeds.get(&event.account) {
+                feed.arrived
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(event);
+                feed.poke.notify_one();
+            }
+        }
+    }
+    if let Some(hub) = hub.upgrade() {
+        hub.follows_commits.store(false, Ordering::SeqCst);
+        let feeds = hub.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        for feed in feeds.values() {
+            feed.stale.store(true, Ordering::SeqCst);
+            feed.poke.notify_one();
+        }
+    }
+}
+
+/// An event as handed over by the store, its data parsed; `None` (logged)
+/// if the stored text is not JSON, which the log's reader would refuse too.
+fn parse(logged: LoggedEvent) -> Option<Event> {
+    match serde_json::from_str(&logged.data) {
+        Ok(data) => Some(Event {
+            seq: logged.seq,
+            event_type: logged.event_type,
+            at: logged.at,
+            data,
+        }),
+        Err(error) => {
+            tracing::error!(%error, account = %logged.account, seq = logged.seq, "a committed event's data");
+            None
         }
     }
 }
