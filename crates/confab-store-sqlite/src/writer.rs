@@ -161,7 +161,7 @@ impl Writer {
     }
 
     /// The events of every transaction committed from now on, as each
-    /// commits (before its jobs are answered); `None` once taken.
+    /// commits (right after its jobs are answered); `None` once taken.
     pub(crate) fn take_committed(&self) -> Option<CommittedEvents> {
         let (sender, receiver) = tokio_mpsc::unbounded_channel();
         self.tap.set(sender).ok().map(|()| receiver)
@@ -282,6 +282,16 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &Stats, tap: &Tap) {
         for (pending, error) in answers {
             pending.answer(error.as_deref());
         }
+        // The committed events go after the answers: the callers' tasks are
+        // woken first, so an HTTP answer is not queued behind the fan-out of
+        // its own event to every socket of the account (with 1,000 agent
+        // sockets on one account that fan-out took milliseconds).
+        let events = committed::take();
+        if !events.is_empty()
+            && let Some(tap) = tap.get()
+        {
+            let _ = tap.send(events);
+        }
     }
 }
 
@@ -377,16 +387,8 @@ fn run_batch(
         None => exec(conn, "ROLLBACK").map(|()| false),
     };
     match finished {
-        Ok(true) => {
-            // Handed over before anyone is answered: a caller that then
-            // says "the log grew" finds its events already on their way.
-            let events = committed::take();
-            if !events.is_empty()
-                && let Some(tap) = tap.get()
-            {
-                let _ = tap.send(events);
-            }
-        }
+        // Kept to be handed over once the jobs are answered (`run`).
+        Ok(true) => {}
         Ok(false) => committed::clear(),
         Err(error) => {
             // Nothing of the batch stays: end the transaction, and tell
@@ -604,8 +606,9 @@ mod tests {
     }
 
     /// What the tap handed over so far, as (seq, data) in the order handed.
-    /// (A transaction's events are handed over before its jobs are
-    /// answered, so once every job has its answer, all of them are here.)
+    /// (A transaction's events are handed over before the writer takes its
+    /// next batch: once a later write was answered, as `stored_log`, all of
+    /// them are here.)
     fn handed_over(tap: &mut CommittedEvents) -> Vec<(i64, String)> {
         let mut events = Vec::new();
         while let Ok(batch) = tap.try_recv() {

@@ -277,8 +277,8 @@ pub trait EventStore: Send + Sync {
     /// The latest sequence number of the account (0 before any event).
     async fn last_event_seq(&self, account: AccountId) -> StoreResult<i64>;
     /// The events this store commits from now on, handed over as each
-    /// transaction commits (before its callers are answered), in commit
-    /// order: a fast path for the event feeds, which otherwise read every
+    /// transaction commits (right after its callers are answered), in
+    /// commit order: a fast path for the event feeds, which otherwise read every
     /// new event back from the log. Only a store whose own process makes
     /// the database's writes can offer it (SQLite's one writer thread);
     /// writes made elsewhere (another process, another instance) are still

@@ -180,8 +180,8 @@ impl Hub {
 
     /// Says the account's log has grown, here and on every instance of the cluster.
     /// When the store hands over what this process commits, the feed here
-    /// has the events already (handed over before the change's caller was
-    /// answered): no read of the log.
+    /// gets the change's events that way (handed over as the transaction
+    /// commits, right after its callers are answered): no read of the log.
     pub fn changed(&self, account: AccountId) {
         if !self.follows_commits.load(Ordering::SeqCst) {
             self.poke(account);
