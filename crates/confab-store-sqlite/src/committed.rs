@@ -18,8 +18,8 @@ thread_local! {
     static OPEN: RefCell<Option<Vec<LoggedEvent>>> = const { RefCell::new(None) };
 }
 
-/// Makes the calling thread (the writer) collect the events it writes
-/// (from its next transaction on; again is a no-op).
+/// Makes the calling thread (the writer) collect the events it writes,
+/// from the transaction it has open (again is a no-op).
 pub(crate) fn start() {
     OPEN.with(|open| {
         open.borrow_mut().get_or_insert_with(Vec::new);

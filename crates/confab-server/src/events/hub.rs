@@ -1,7 +1,8 @@
-//! The hub: one feed per account that has listeners. A feed reads the
-//! account's event log after each change (and once a second as a safety
-//! net; `log_read_every`) and broadcasts each event once, in sequence
-//! order, to every socket of the account. Reading the log — rather than trusting in-memory
+//! The hub: one feed per account that has listeners. A feed broadcasts
+//! each event of the account's log once, in sequence order, to every
+//! socket of the account: read from the log after each change (and once a
+//! second as a safety net; `log_read_every`), or handed over by the store
+//! as it commits (below). Reading the log — rather than trusting in-memory
 //! messages — is what makes streams exact: the log is the truth, the
 //! broadcast is only a fast path, and sockets fill any gap from the log.
 //!
