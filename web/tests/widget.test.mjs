@@ -36,8 +36,8 @@ async function admin(method, path, body) {
 }
 
 /** A visitor in their own browser context (own storage), on the site's page. */
-async function visitor({ locale = 'en-US', page: path = '/shop' } = {}) {
-  const context = await browser.newContext({ locale, viewport: { width: 1100, height: 760 } });
+async function visitor({ locale = 'en-US', page: path = '/shop', viewport = { width: 1100, height: 760 } } = {}) {
+  const context = await browser.newContext({ locale, viewport });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error('widget page error:', error));
@@ -291,6 +291,29 @@ describe('chat widget', { timeout: 150_000 }, () => {
     await launcher(forged).click();
     await forged.widget.getByText('Please sign in to chat with us.').waitFor();
     await forged.context.close();
+  });
+
+  test('on a phone the open widget fills the screen and nothing covers its Send button', async () => {
+    const v = await visitor({ viewport: { width: 390, height: 720 } });
+    await launcher(v).click();
+    await v.widget.getByRole('dialog').waitFor();
+    const send = v.widget.getByRole('button', { name: 'Send' });
+    // What is at the middle of Send is Send (the launcher sat there).
+    const onTop = await send.evaluate((button) => {
+      const box = button.getBoundingClientRect();
+      const hit = button.getRootNode().elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+      return hit === button || button.contains(hit);
+    });
+    assert.ok(onTop, 'something covers the Send button');
+    const box = v.widget.getByRole('textbox', { name: 'Write a message…' });
+    await box.fill('Do you ship to Ilhéus?');
+    await send.click();
+    await messageIn(v, 'ship to Ilhéus').locator('time').waitFor();
+    await v.page.screenshot({ path: join(resultsDir, 'widget-phone-open.png') });
+    // Closed with the panel's ×, the launcher is back.
+    await v.widget.getByRole('dialog').getByRole('button', { name: 'Close chat' }).click();
+    await launcher(v).waitFor({ state: 'visible' });
+    await v.context.close();
   });
 
   test('the widget speaks Portuguese, takes the inbox colours and texts, and asks who you are first', async () => {

@@ -58,5 +58,6 @@ textarea{flex:1;resize:none;border:1px solid #cfd5dd;border-radius:10px;padding:
 .send{height:38px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 @media (max-width:480px){.root{bottom:12px;right:12px}.root.left{left:12px}
-.panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0}}
+.panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0}
+.root.open .launcher{display:none}}
 `;

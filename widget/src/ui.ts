@@ -239,6 +239,9 @@ export class Widget {
     this.root.classList.toggle('left', face?.widget.position === 'left');
     this.root.hidden = !face;
     this.panel.hidden = !this.isOpen;
+    // On a phone the open panel fills the screen: the launcher would sit on
+    // its Send button (the panel's own × closes it there).
+    this.root.classList.toggle('open', this.isOpen);
     this.panel.setAttribute('aria-label', t.title);
     this.launcher.setAttribute('aria-label', this.isOpen ? t.close : t.open);
     this.launcher.setAttribute('aria-expanded', String(this.isOpen));
