@@ -129,64 +129,61 @@ async fn events_written_by_another_process_reach_the_sockets_in_order() {
         }
     }
     app.contact_writes(&token, &contact, "last").await;
-    let mut broadcast = Vec::new();
-    let mut inboxes = Vec::new();
+    let mut broadcast = Seen::default();
     loop {
         let frame = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
             .await
             .expect("the feed broadcast the last message")
             .expect("a frame");
-        let Some(seq) = frame.seq else { continue };
-        broadcast.push(seq);
-        let text: Value =
-            serde_json::from_str(frame.agent_text.as_ref().unwrap().as_str()).unwrap();
-        if text["type"] == "inbox.created" {
-            inboxes.push(
-                text["data"]["inbox"]["name"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            );
-        }
-        if text["type"] == "message.created" && text["data"]["message"]["body"] == "last" {
+        let Some(text) = frame.seq.and(frame.agent_text.as_ref()) else {
+            continue;
+        };
+        if broadcast.note(&serde_json::from_str(text.as_str()).unwrap()) {
             break;
         }
     }
-    let expected: Vec<i64> = (broadcast[0]..=*broadcast.last().unwrap()).collect();
-    assert_eq!(
-        broadcast, expected,
-        "the feed broadcast every event once, in order"
-    );
-    assert!(
-        expected_inboxes.iter().all(|name| inboxes.contains(name)),
-        "{inboxes:?}"
+    broadcast.check(
+        &expected_inboxes,
+        "the feed broadcast every event once, in order",
     );
     for socket in &mut sockets {
-        let mut seqs = Vec::new();
-        let mut inboxes = Vec::new();
-        loop {
-            let frame = next_frame(socket).await.expect("a frame");
-            let Some(seq) = frame["seq"].as_i64() else {
-                continue;
-            };
-            seqs.push(seq);
-            if frame["type"] == "inbox.created" {
-                inboxes.push(
-                    frame["data"]["inbox"]["name"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string(),
-                );
-            }
-            if frame["type"] == "message.created" && frame["data"]["message"]["body"] == "last" {
-                break;
-            }
+        let mut seen = Seen::default();
+        while !seen.note(&next_frame(socket).await.expect("a frame")) {}
+        seen.check(&expected_inboxes, "every event once, in order");
+    }
+}
+
+/// The logged frames one listener got, up to the message "last".
+#[derive(Default)]
+struct Seen {
+    seqs: Vec<i64>,
+    inboxes: Vec<String>,
+}
+
+impl Seen {
+    /// Notes a frame (ephemeral ones are skipped); whether it was "last".
+    fn note(&mut self, frame: &Value) -> bool {
+        let Some(seq) = frame["seq"].as_i64() else {
+            return false;
+        };
+        self.seqs.push(seq);
+        if frame["type"] == "inbox.created" {
+            let name = frame["data"]["inbox"]["name"].as_str().unwrap_or("");
+            self.inboxes.push(name.to_string());
         }
-        let expected: Vec<i64> = (seqs[0]..=*seqs.last().unwrap()).collect();
-        assert_eq!(seqs, expected, "every event once, in order");
+        frame["type"] == "message.created" && frame["data"]["message"]["body"] == "last"
+    }
+
+    /// Every event once, in order, the inboxes written elsewhere among them.
+    fn check(&self, expected_inboxes: &[String], what: &str) {
+        let expected: Vec<i64> = (self.seqs[0]..=*self.seqs.last().unwrap()).collect();
+        assert_eq!(self.seqs, expected, "{what}");
         assert!(
-            expected_inboxes.iter().all(|name| inboxes.contains(name)),
-            "{inboxes:?}"
+            expected_inboxes
+                .iter()
+                .all(|name| self.inboxes.contains(name)),
+            "{:?}",
+            self.inboxes
         );
     }
 }
