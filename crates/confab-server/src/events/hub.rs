@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use confab_domain::AccountId;
-use confab_domain::event::Event;
 use confab_store::{CommittedEvents, LoggedEvent, Store};
 use tokio::sync::{Notify, broadcast};
 
@@ -258,14 +257,17 @@ impl Hub {
                         break;
                     }
                 }
-                match parse(logged) {
-                    Some(event) => {
-                        published = event.seq;
-                        let _ = feed.sender.send(Arc::new(frames::logged(&event)));
+                match frames::handed_over(&logged) {
+                    Some(frame) => {
+                        published = logged.seq;
+                        let _ = feed.sender.send(Arc::new(frame));
                     }
                     // Unreadable data (which the log's reader refuses too):
                     // the rest waits for the next read of the log.
-                    None => break,
+                    None => {
+                        tracing::error!(account = %logged.account, seq = logged.seq, "a committed event's data is not JSON");
+                        break;
+                    }
                 }
             }
             if timed_out || feed.stale.swap(false, Ordering::SeqCst) {
@@ -333,23 +335,6 @@ async fn pass_on(hub: Weak<Hub>, mut committed: CommittedEvents) {
         for feed in feeds.values() {
             feed.stale.store(true, Ordering::SeqCst);
             feed.poke.notify_one();
-        }
-    }
-}
-
-/// An event as handed over by the store, its data parsed; `None` (logged)
-/// if the stored text is not JSON, which the log's reader would refuse too.
-fn parse(logged: LoggedEvent) -> Option<Event> {
-    match serde_json::from_str(&logged.data) {
-        Ok(data) => Some(Event {
-            seq: logged.seq,
-            event_type: logged.event_type,
-            at: logged.at,
-            data,
-        }),
-        Err(error) => {
-            tracing::error!(%error, account = %logged.account, seq = logged.seq, "a committed event's data");
-            None
         }
     }
 }
