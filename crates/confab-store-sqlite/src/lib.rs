@@ -23,6 +23,7 @@ mod webhooks;
 mod writer;
 
 pub use list::SEARCH_WINDOW;
+pub use writer::CHECKPOINT_PAGES;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -39,6 +39,12 @@ pub fn raw_limit(
     db.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
     )?;
+    // The server's writer lets the log grow this far between checkpoints.
+    db.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        confab_store_sqlite::CHECKPOINT_PAGES,
+    )?;
     let conversations: Vec<(i64, i64, i64)> = db
         .prepare("SELECT account_id, id, contact_id FROM conversations ORDER BY id")?
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
