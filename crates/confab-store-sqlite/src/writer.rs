@@ -976,7 +976,7 @@ mod tests {
         assert_eq!(stored_log(&writer).await.len() as i64, acknowledged);
     }
 
-    /// The tap is taken once.
+    /// The writer's automatic checkpoints keep the log within their size.
     #[tokio::test]
     async fn the_log_is_copied_back_and_started_over_under_steady_writes() {
         let writer = open();
@@ -990,14 +990,19 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(pages, i64::from(CHECKPOINT_PAGES));
-        let path: String = writer
-            .write(|tx| Ok(tx.path().unwrap_or_default().to_owned()))
+        let (path, page): (String, u64) = writer
+            .write(|tx| {
+                let page = query_one(tx, "PRAGMA page_size", [], "pragma", |row| {
+                    row.int("page_size")
+                })?;
+                Ok((tx.path().unwrap_or_default().to_owned(), page as u64))
+            })
             .await
             .unwrap();
         let wal = format!("{path}-wal");
         // Rows of about a page each, a hundred per commit: two and a half
         // times the log's checkpoint size in all.
-        let value = "x".repeat(3_500);
+        let value = "x".repeat(page as usize * 7 / 8);
         let rows = i64::from(CHECKPOINT_PAGES) * 5 / 2;
         let mut largest = 0;
         for first in (0..rows).step_by(100) {
@@ -1020,14 +1025,17 @@ mod tests {
         assert_eq!(count(&writer).await, rows);
         // Never much past the checkpoint size (a commit's pages beyond it,
         // each frame a page and a 24-byte header): the log started over.
-        let frame = 4096 + 24;
+        let frame = page + 24;
         assert!(
             largest <= (u64::from(CHECKPOINT_PAGES) + 400) * frame,
             "the log grew to {largest} bytes"
         );
         assert!(largest >= u64::from(CHECKPOINT_PAGES) * frame, "{largest}");
+        drop(writer);
+        let _ = std::fs::remove_dir_all(std::path::Path::new(&path).parent().unwrap());
     }
 
+    /// The tap is taken once.
     #[tokio::test]
     async fn committed_events_are_taken_once() {
         let writer = open();

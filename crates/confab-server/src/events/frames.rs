@@ -78,14 +78,20 @@ impl Logged<'_> {
             EventType::ConversationCreated | EventType::ConversationUpdated => "conversation.state",
             _ => return None,
         };
-        // A shape the view does not know (a field missing or of another
-        // type) shows the contact nothing, as a missing field always did.
+        // A conversation the view cannot read (its id, contact or folder
+        // missing or of another type) shows the contact nothing, as a
+        // missing field always did; the other fields are read only by the
+        // event types that use them.
         let peek: Peek<'_> = serde_json::from_str(self.data.get()).ok()?;
         let conversation = peek.conversation?;
         let contact = ContactId(conversation.contact_id);
         if self.event_type != EventType::MessageCreated {
-            // Assignment, tags and read marks are internal.
-            if matches!(peek.action.as_deref(), Some("assign" | "tags" | "read")) {
+            // Assignment, tags and read marks are internal (an action that
+            // is not text is none of them).
+            let action = peek
+                .action
+                .and_then(|action| serde_json::from_str::<Cow<'_, str>>(action.get()).ok());
+            if matches!(action.as_deref(), Some("assign" | "tags" | "read")) {
                 return None;
             }
             let state = ContactState {
@@ -94,7 +100,7 @@ impl Logged<'_> {
             };
             return Some((contact, wire_text(Some(self.seq), kind, self.at, state)));
         }
-        let message = peek.message?;
+        let message: MessagePeek<'_> = serde_json::from_str(peek.message?.get()).ok()?;
         if message.private != Some(false) || conversation.folder == Folder::Spam {
             return None;
         }
@@ -137,9 +143,9 @@ struct Peek<'a> {
     #[serde(borrow)]
     conversation: Option<ConversationPeek<'a>>,
     #[serde(borrow)]
-    message: Option<MessagePeek<'a>>,
+    message: Option<&'a RawValue>,
     #[serde(borrow)]
-    action: Option<Cow<'a, str>>,
+    action: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -231,19 +237,17 @@ pub fn logged(event: &Event) -> Frame {
 }
 
 /// An event as the store handed it over after its commit, as a frame for
-/// both audiences; `None` if its stored data is not JSON (which the log's
+/// both audiences; an error if its stored data is not JSON (which the log's
 /// reader refuses too).
-pub fn handed_over(event: &LoggedEvent) -> Option<Frame> {
-    let data: &RawValue = serde_json::from_str(&event.data).ok()?;
-    Some(
-        Logged {
-            seq: event.seq,
-            event_type: event.event_type,
-            at: event.at,
-            data,
-        }
-        .frame(),
-    )
+pub fn handed_over(event: &LoggedEvent) -> Result<Frame, serde_json::Error> {
+    let data: &RawValue = serde_json::from_str(&event.data)?;
+    Ok(Logged {
+        seq: event.seq,
+        event_type: event.event_type,
+        at: event.at,
+        data,
+    }
+    .frame())
 }
 
 /// An ephemeral frame's text (cheap to clone: every socket shares the bytes).
@@ -399,10 +403,28 @@ mod tests {
     }
 
     #[test]
+    fn fields_an_event_type_does_not_use_do_not_hide_it() {
+        // A conversation event whose `message` or `action` is of a shape the
+        // contact's view does not read still shows the state.
+        for data in [
+            json!({"action": "close", "message": "not an object",
+                "conversation": {"id": 7, "contact_id": 9, "folder": "closed"}}),
+            json!({"action": 3, "conversation": {"id": 7, "contact_id": 9, "folder": "closed"}}),
+        ] {
+            let frame = frame_of(EventType::ConversationUpdated, &data);
+            assert_eq!(
+                frame.contact_text.as_ref().map(parsed).unwrap()["data"]["state"],
+                "closed",
+                "{data}"
+            );
+        }
+    }
+
+    #[test]
     fn stored_data_that_is_not_json_makes_no_frame() {
         let mut logged = handed(EventType::MessageCreated, &json!({}));
         logged.data = "{\"conversation\":".to_owned();
-        assert!(handed_over(&logged).is_none());
+        assert!(handed_over(&logged).is_err());
     }
 
     #[test]

@@ -258,14 +258,14 @@ impl Hub {
                     }
                 }
                 match frames::handed_over(&logged) {
-                    Some(frame) => {
+                    Ok(frame) => {
                         published = logged.seq;
                         let _ = feed.sender.send(Arc::new(frame));
                     }
                     // Unreadable data (which the log's reader refuses too):
                     // the rest waits for the next read of the log.
-                    None => {
-                        tracing::error!(account = %logged.account, seq = logged.seq, "a committed event's data is not JSON");
+                    Err(error) => {
+                        tracing::error!(%error, account = %logged.account, seq = logged.seq, "a committed event's data");
                         break;
                     }
                 }
