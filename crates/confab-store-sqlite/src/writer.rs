@@ -120,7 +120,7 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 /// (`writer_ingest`) 11–21 % faster — but the commit that runs a checkpoint
 /// copies the whole log first, and every message behind it waits: with
 /// 10,000, scenario (a)'s p99 went from 5.0 and 5.1 ms to 7.1 and 6.8 ms
-/// in runs taken in turn, and one run of its table had a 546 ms delivery.
+/// in runs taken in turn.
 pub const CHECKPOINT_PAGES: u32 = 1_000;
 
 /// The handle callers use; cheap to clone, the thread ends with the last one.
