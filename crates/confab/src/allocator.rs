@@ -1,13 +1,22 @@
-//! How `confab` uses glibc's allocator: few arenas, and free memory given
+//! How `confab` uses glibc's allocator: a few arenas, and free memory given
 //! back to the system after a burst.
 //!
 //! glibc gives threads that allocate at once arenas of their own (up to
 //! eight per core), and memory freed into an arena stays with the process:
 //! after a burst of searches on 10M messages the server kept 42 MiB with
-//! the default and 32–34 MiB with two arenas (one: 30 MiB, but every thread
-//! would then share one lock). Even then, what a burst freed stays mapped
-//! until glibc happens to shrink the top of a heap; `malloc_trim` returns
-//! every free page. Other allocators and platforms: nothing to do.
+//! the default and 32–34 MiB with two arenas, before the trimmer below.
+//! What a burst freed stays mapped until glibc happens to shrink the top of
+//! a heap; `malloc_trim` returns every free page, and with it the number of
+//! arenas costs little: 24.0–24.5 MiB after the 1M-conversation requests
+//! with two arenas, 25.1–26.7 with four, 26.6 with eight.
+//!
+//! Too few arenas cost time instead: the SQLite writer thread allocates
+//! what the request threads free and the other way round, and with two
+//! arenas it slept on their locks about 1,600 times a second under
+//! contact-message ingest (perf, `sched_switch`). With four, ingest runs in
+//! turn: 14,217 / 13,471 / 14,052 → 15,615 / 14,622 / 16,077 messages/s
+//! (docs/benchmarks.md).
+//! Other allocators and platforms: nothing to do.
 #![cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
 
 use std::time::Duration;
@@ -34,17 +43,25 @@ const QUIET_CPU_TICKS: u64 = 5;
 /// 11 MiB with 20,000 free pieces) without keeping anything.
 const MAX_RESIDENT_WAIT: u32 = 32;
 
-/// At most two arenas. Call before any thread starts; `MALLOC_ARENA_MAX` in
-/// the environment still wins.
+/// At most [`arenas`] arenas. Call before any thread starts;
+/// `MALLOC_ARENA_MAX` in the environment still wins.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let arenas = libc::c_int::try_from(arenas(cores)).unwrap_or(libc::c_int::MAX);
         // SAFETY: mallopt only sets an allocator parameter; no thread has
         // been started yet.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
         }
     }
+}
+
+/// Twice the cores (glibc's default is eight times): four on two cores,
+/// where that was measured (module comment).
+fn arenas(cores: usize) -> usize {
+    cores.saturating_mul(2).max(2)
 }
 
 /// Starts a task that, once a second, gives the free memory the allocator
@@ -236,6 +253,14 @@ mod tests {
     use super::*;
 
     const MIB: usize = 1 << 20;
+
+    #[test]
+    fn twice_the_cores_in_arenas_and_never_fewer_than_two() {
+        assert_eq!(arenas(2), 4);
+        assert_eq!(arenas(8), 16);
+        assert_eq!(arenas(1), 2);
+        assert_eq!(arenas(0), 2);
+    }
 
     fn free(free: usize) -> Reading {
         Reading {
