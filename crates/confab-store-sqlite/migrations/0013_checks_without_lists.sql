@@ -7,12 +7,14 @@
 -- writer thread then waits for the allocator's lock that the request
 -- threads hold (docs/benchmarks.md). Same rules: NULL passes both forms.
 --
--- The rows need no rewriting (they already satisfy the constraint), so the
--- tables' definitions are edited in place, as SQLite documents for
--- changing a CHECK constraint (https://sqlite.org/lang_altertable.html,
--- "Making Other Kinds Of Table Schema Changes"); the table created and
--- dropped after the edit raises the schema version, so every connection
--- reads the new definitions.
+-- The rows need no rewriting: each new constraint allows exactly what the
+-- old one did, so no row can break it. The tables' definitions are edited
+-- in place, by the procedure SQLite documents for schema changes that
+-- leave the stored rows valid, such as removing a CHECK constraint
+-- (https://sqlite.org/lang_altertable.html, "Making Other Kinds Of Table
+-- Schema Changes"); RESET makes this connection read the definitions
+-- again, and the table created and dropped after the edit raises the
+-- schema version, so every other connection does too.
 PRAGMA writable_schema = ON;
 
 UPDATE sqlite_schema
@@ -47,7 +49,7 @@ SET sql = replace(sql,
     'CHECK (kind = ''chat'' OR kind = ''in_app'' OR kind = ''email'' OR kind = ''form'')')
 WHERE type = 'table' AND name = 'inboxes';
 
-PRAGMA writable_schema = OFF;
+PRAGMA writable_schema = RESET;
 
 CREATE TABLE schema_version_bump (x);
 DROP TABLE schema_version_bump;

@@ -51,7 +51,7 @@ fn reader_count() -> u32 {
 /// default is 2,000 KiB). The pool hands out its connections in turn,
 /// so every one of them fills its cache: with the default, a burst of
 /// searches on 10M messages left the server at 50–63 MiB; with 512 KiB, at
-/// 42 MiB (32–34 MiB with `confab`'s two malloc arenas), list and search as
+/// 42 MiB (32–34 MiB with two malloc arenas, before `confab`'s trimmer), list and search as
 /// fast within the runs' noise (the database stays in the OS's page cache;
 /// a page read is then a copy, not a disk read). The writer keeps the
 /// default.

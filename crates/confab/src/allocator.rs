@@ -1,5 +1,5 @@
-//! How `confab` uses glibc's allocator: a few arenas, and free memory given
-//! back to the system after a burst.
+//! How `confab` uses glibc's allocator: twice the cores in arenas, and free
+//! memory given back to the system after a burst.
 //!
 //! glibc gives threads that allocate at once arenas of their own (up to
 //! eight per core), and memory freed into an arena stays with the process:
@@ -43,23 +43,24 @@ const QUIET_CPU_TICKS: u64 = 5;
 /// 11 MiB with 20,000 free pieces) without keeping anything.
 const MAX_RESIDENT_WAIT: u32 = 32;
 
-/// At most [`arenas`] arenas. Call before any thread starts;
-/// `MALLOC_ARENA_MAX` in the environment still wins.
+/// At most twice the cores in arenas ([`arenas`]). Call before any thread
+/// starts; `MALLOC_ARENA_MAX` in the environment still wins.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let arenas = libc::c_int::try_from(arenas(cores)).unwrap_or(libc::c_int::MAX);
+        let most = libc::c_int::try_from(arenas(cores)).unwrap_or(libc::c_int::MAX);
         // SAFETY: mallopt only sets an allocator parameter; no thread has
         // been started yet.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, arenas);
+            libc::mallopt(libc::M_ARENA_MAX, most);
         }
     }
 }
 
-/// Twice the cores (glibc's default is eight times): four on two cores,
-/// where that was measured (module comment).
+/// Twice the cores (glibc's default on 64-bit is eight times): four on two
+/// cores, where it was measured (module comment; memory was measured with
+/// two, four and eight arenas on two cores only).
 fn arenas(cores: usize) -> usize {
     cores.saturating_mul(2).max(2)
 }
