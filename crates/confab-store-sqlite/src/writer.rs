@@ -978,24 +978,19 @@ mod tests {
     async fn the_log_is_copied_back_and_started_over_under_steady_writes() {
         let writer = open();
         setup(&writer).await;
-        let pages: i64 = writer
+        let (pages, page, path): (i64, u64, String) = writer
             .write(|tx| {
-                query_one(tx, "PRAGMA wal_autocheckpoint", [], "pragma", |row| {
+                let pages = query_one(tx, "PRAGMA wal_autocheckpoint", [], "pragma", |row| {
                     row.int("wal_autocheckpoint")
-                })
+                })?;
+                let page = query_one(tx, "PRAGMA page_size", [], "pragma", |row| {
+                    row.int("page_size")
+                })?;
+                Ok((pages, page as u64, tx.path().unwrap_or_default().to_owned()))
             })
             .await
             .unwrap();
         assert_eq!(pages, i64::from(CHECKPOINT_PAGES));
-        let (path, page): (String, u64) = writer
-            .write(|tx| {
-                let page = query_one(tx, "PRAGMA page_size", [], "pragma", |row| {
-                    row.int("page_size")
-                })?;
-                Ok((tx.path().unwrap_or_default().to_owned(), page as u64))
-            })
-            .await
-            .unwrap();
         let wal = format!("{path}-wal");
         // Rows of about a page each, a hundred per commit: two and a half
         // times the log's checkpoint size in all.
