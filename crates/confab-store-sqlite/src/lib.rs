@@ -7,6 +7,7 @@
 
 mod accounts;
 mod attachments;
+mod checkpointer;
 mod committed;
 mod contacts;
 mod conversations;
