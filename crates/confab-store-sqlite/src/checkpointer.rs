@@ -8,8 +8,8 @@
 //! 10 % of its CPU in checkpoints, and their fsyncs on top — while the
 //! other core had time to spare.
 //!
-//! So the writer's connection does not checkpoint by itself. After each
-//! commit it looks at the log's size (a WAL hook SQLite calls on commit);
+//! So the writer's connection does not checkpoint in its commits (no
+//! automatic checkpoint). After each commit it looks at the log's size (a WAL hook SQLite calls on commit);
 //! from [`CHECKPOINT_PAGES`] on, this module's thread runs a `PASSIVE`
 //! checkpoint on a connection of its own, which copies the log into the
 //! database without blocking the writer or the readers. That alone would
@@ -20,7 +20,13 @@
 //! batches (after answering the one it committed): a `PASSIVE` checkpoint
 //! of its own then copies only what was committed during the thread's (a
 //! few batches' pages), and its next transaction starts the log over, as
-//! with SQLite's default.
+//! with SQLite's default (unless a reader still reads from the log's
+//! older frames: then a later commit starts another round).
+//!
+//! Should the thread be gone or stuck, the writer copies the log itself
+//! (as SQLite's own checkpoint would): at once when the thread cannot be
+//! woken, and after every batch while a round has let the log grow to
+//! [`STUCK_PAGES`]. The log never grows without bound.
 //!
 //! Durability is unchanged: a commit is on disk when it returns (the log's
 //! fsync); a checkpoint only moves committed pages from the log into the
@@ -40,6 +46,11 @@ use rusqlite::Connection;
 use crate::lite::lite_error;
 use crate::writer::CHECKPOINT_PAGES;
 
+/// Log pages from which the writer copies the log itself although a round
+/// is under way (the thread's copy takes a few batches' time; this is
+/// several hundred messages' worth).
+const STUCK_PAGES: c_int = 4 * CHECKPOINT_PAGES as c_int;
+
 thread_local! {
     /// Pages in the log after the last commit on this thread's connection
     /// (set by the WAL hook, which SQLite calls on the committing thread).
@@ -57,6 +68,8 @@ const COPIED: u8 = 2;
 pub(crate) struct Checkpointer {
     poke: mpsc::SyncSender<()>,
     round: Arc<AtomicU8>,
+    /// Whether the writer said once that it checkpoints in the thread's stead.
+    warned: Cell<bool>,
 }
 
 impl Checkpointer {
@@ -64,7 +77,11 @@ impl Checkpointer {
     /// thread that checkpoints the database at `path`.
     pub(crate) fn start(conn: &Connection, path: &Path) -> StoreResult<Checkpointer> {
         let own = Connection::open(path).map_err(lite_error)?;
-        own.execute_batch("PRAGMA cache_size = -64;")
+        // FULL as on the writer (SQLite's default, said here all the same):
+        // a checkpoint fsyncs the log before copying it and the database
+        // before the log may start over — with `OFF` a power cut could take
+        // acknowledged commits with it.
+        own.execute_batch("PRAGMA cache_size = -64; PRAGMA synchronous = FULL;")
             .map_err(lite_error)?;
         // Replaces the hook `wal_autocheckpoint` installs: the writer no
         // longer checkpoints on its own when it commits.
@@ -79,7 +96,11 @@ impl Checkpointer {
             .name("confab-sqlite-ckpt".into())
             .spawn(move || run(&own, &pokes, &thread_round))
             .map_err(|e| StoreError::Database(format!("starting the checkpoint thread: {e}")))?;
-        Ok(Checkpointer { poke, round })
+        Ok(Checkpointer {
+            poke,
+            round,
+            warned: Cell::new(false),
+        })
     }
 
     /// Called on the writer's thread, with its connection, after each
@@ -96,17 +117,39 @@ impl Checkpointer {
             }
             IDLE if LOG_PAGES.get() >= CHECKPOINT_PAGES as c_int => {
                 self.round.store(COPYING, Ordering::Release);
+                // The channel is empty while no round is under way: this
+                // fails only when the thread is gone.
                 if self.poke.try_send(()).is_err() {
                     self.round.store(IDLE, Ordering::Release);
+                    self.instead(conn, "the checkpoint thread is gone");
                 }
+            }
+            COPYING if LOG_PAGES.get() >= STUCK_PAGES => {
+                // If the thread is still copying, this one finds the log
+                // busy and returns at once; harmless either way.
+                self.instead(conn, "the checkpoint thread is behind");
             }
             _ => {}
         }
     }
+
+    /// The writer copies the log itself, in the thread's stead.
+    fn instead(&self, conn: &Connection, why: &str) {
+        if !self.warned.replace(true) {
+            tracing::warn!("{why}; the writer checkpoints the SQLite log itself");
+        }
+        if let Err(error) = checkpoint(conn) {
+            tracing::warn!(%error, "checkpointing the SQLite log");
+        }
+    }
 }
 
-/// The thread: a passive checkpoint per poke, until the writer is gone.
+/// The thread: a passive checkpoint per poke, until the writer is gone. It
+/// runs at the writer's priority (when the writer has it; the writer says
+/// so otherwise): at a lower one, a writer kept busy left it too little of
+/// a CPU, and the log grew while it waited.
 fn run(conn: &Connection, pokes: &mpsc::Receiver<()>, round: &AtomicU8) {
+    let _ = crate::writer::set_writer_nice();
     while pokes.recv().is_ok() {
         if let Err(error) = checkpoint(conn) {
             tracing::warn!(%error, "checkpointing the SQLite log");

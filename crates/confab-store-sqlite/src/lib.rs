@@ -1,7 +1,7 @@
 //! Confab's store on SQLite: one file, WAL, foreign keys on, FTS5 search.
 //!
 //! Writes go through one writer thread that owns the only write connection
-//! and commits concurrent changes together (group commit, see [`writer`]), so
+//! (a second one only checkpoints) and commits concurrent changes together (group commit, see [`writer`]), so
 //! transactions never fight over SQLite's single write lock; reads use their
 //! own async pool (sqlx) and run concurrently under WAL.
 

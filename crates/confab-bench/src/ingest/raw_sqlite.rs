@@ -39,7 +39,8 @@ pub fn raw_limit(
     db.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
     )?;
-    // The server's writer lets the log grow this far between checkpoints.
+    // The server starts a checkpoint at this size of log (on a thread of its
+    // own); here SQLite's automatic one runs in the commit that passes it.
     db.pragma_update(
         None,
         "wal_autocheckpoint",

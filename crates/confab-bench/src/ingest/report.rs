@@ -175,8 +175,9 @@ pub fn markdown(ctx: &Setup, settings: &Settings, runs: &[RunResult]) -> String 
         format!(
             "a second fresh file made the same way (the same migrations, so the same FTS5 \
              index and triggers), the server stopped, then plain inserts with the server's \
-             pragmas (WAL, `synchronous=FULL`, a checkpoint every {} pages of log) in \
-             transactions of {} messages, each writing \
+             pragmas (WAL, `synchronous=FULL`) and SQLite's automatic checkpoint every {} \
+             pages of log (the server starts its checkpoints at that size, on a thread of \
+             its own) in transactions of {} messages, each writing \
              what the server writes for a contact message: the message and its FTS5 row, \
              its conversation's counters, preview and activity, the contact's \
              `last_seen_at`, the account's event counter and a `message.created` event as \
