@@ -23,10 +23,11 @@
 //! with SQLite's default (unless a reader still reads from the log's
 //! older frames: then a later commit starts another round).
 //!
-//! Should the thread be gone or stuck, the writer copies the log itself
-//! (as SQLite's own checkpoint would): at once when the thread cannot be
-//! woken, and after every batch while a round has let the log grow to
-//! [`STUCK_PAGES`]. The log never grows without bound.
+//! Should the thread be gone, or woken but not yet copying when the log
+//! reaches [`STUCK_PAGES`] (starved of CPU), the writer copies the log
+//! itself, as SQLite's own checkpoint would. SQLite runs one checkpoint at
+//! a time: while the thread copies, the writer's attempt finds the log busy
+//! and the log grows by what is committed until the thread's copy ends.
 //!
 //! Durability is unchanged: a commit is on disk when it returns (the log's
 //! fsync); a checkpoint only moves committed pages from the log into the
@@ -47,8 +48,8 @@ use crate::lite::lite_error;
 use crate::writer::CHECKPOINT_PAGES;
 
 /// Log pages from which the writer copies the log itself although a round
-/// is under way (the thread's copy takes a few batches' time; this is
-/// several hundred messages' worth).
+/// is under way (the thread's copy takes a few batches' time; this is over
+/// a thousand messages' worth).
 const STUCK_PAGES: c_int = 4 * CHECKPOINT_PAGES as c_int;
 
 thread_local! {
@@ -68,7 +69,7 @@ const COPIED: u8 = 2;
 pub(crate) struct Checkpointer {
     poke: mpsc::SyncSender<()>,
     round: Arc<AtomicU8>,
-    /// Whether the writer said once that it checkpoints in the thread's stead.
+    /// Whether the writer said that the thread is gone (once).
     warned: Cell<bool>,
 }
 
@@ -121,27 +122,36 @@ impl Checkpointer {
                 // fails only when the thread is gone.
                 if self.poke.try_send(()).is_err() {
                     self.round.store(IDLE, Ordering::Release);
-                    self.instead(conn, "the checkpoint thread is gone");
+                    if !self.warned.replace(true) {
+                        tracing::warn!(
+                            "the checkpoint thread is gone; the writer checkpoints the SQLite log itself"
+                        );
+                    }
+                    if let Err(error) = checkpoint(conn) {
+                        tracing::warn!(%error, "checkpointing the SQLite log");
+                    }
                 }
             }
             COPYING if LOG_PAGES.get() >= STUCK_PAGES => {
-                // If the thread is still copying, this one finds the log
-                // busy and returns at once; harmless either way.
-                self.instead(conn, "the checkpoint thread is behind");
+                // While the thread copies, this finds the log busy and
+                // returns at once, having copied nothing.
+                match checkpoint(conn) {
+                    Ok(Copied::Yes) => {
+                        tracing::debug!("the checkpoint thread is behind; the writer checkpointed")
+                    }
+                    Ok(Copied::Busy) => {}
+                    Err(error) => tracing::warn!(%error, "checkpointing the SQLite log"),
+                }
             }
             _ => {}
         }
     }
+}
 
-    /// The writer copies the log itself, in the thread's stead.
-    fn instead(&self, conn: &Connection, why: &str) {
-        if !self.warned.replace(true) {
-            tracing::warn!("{why}; the writer checkpoints the SQLite log itself");
-        }
-        if let Err(error) = checkpoint(conn) {
-            tracing::warn!(%error, "checkpointing the SQLite log");
-        }
-    }
+/// Whether a `PASSIVE` checkpoint ran or found another one running.
+enum Copied {
+    Yes,
+    Busy,
 }
 
 /// The thread: a passive checkpoint per poke, until the writer is gone. It
@@ -160,7 +170,14 @@ fn run(conn: &Connection, pokes: &mpsc::Receiver<()>, round: &AtomicU8) {
     }
 }
 
-/// One `PASSIVE` checkpoint: copies what it can, waits for nobody.
-fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+/// One `PASSIVE` checkpoint: copies what it can, waits for nobody. Another
+/// checkpoint under way is not an error: its first column says so.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<Copied> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok(if row.get::<_, i64>(0)? == 0 {
+            Copied::Yes
+        } else {
+            Copied::Busy
+        })
+    })
 }
