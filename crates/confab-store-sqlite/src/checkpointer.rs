@@ -9,8 +9,8 @@
 //! other core had time to spare.
 //!
 //! So the writer's connection does not checkpoint in its commits (no
-//! automatic checkpoint). After each commit it looks at the log's size (a WAL hook SQLite calls on commit);
-//! from [`CHECKPOINT_PAGES`] on, this module's thread runs a `PASSIVE`
+//! automatic checkpoint). After each commit it looks at the log's size (a
+//! WAL hook SQLite calls on commit); from [`CHECKPOINT_PAGES`] on, this module's thread runs a `PASSIVE`
 //! checkpoint on a connection of its own, which copies the log into the
 //! database without blocking the writer or the readers. That alone would
 //! not do: SQLite starts the log over only when a transaction begins with
@@ -112,9 +112,7 @@ impl Checkpointer {
             COPIED => {
                 self.round.store(IDLE, Ordering::Release);
                 LOG_PAGES.set(0);
-                if let Err(error) = checkpoint(conn) {
-                    tracing::warn!(%error, "checkpointing the SQLite log");
-                }
+                checkpoint(conn);
             }
             IDLE if LOG_PAGES.get() >= CHECKPOINT_PAGES as c_int => {
                 self.round.store(COPYING, Ordering::Release);
@@ -127,20 +125,15 @@ impl Checkpointer {
                             "the checkpoint thread is gone; the writer checkpoints the SQLite log itself"
                         );
                     }
-                    if let Err(error) = checkpoint(conn) {
-                        tracing::warn!(%error, "checkpointing the SQLite log");
-                    }
+                    checkpoint(conn);
                 }
             }
             COPYING if LOG_PAGES.get() >= STUCK_PAGES => {
                 // While the thread copies, this finds the log busy and
                 // returns at once, having copied nothing.
-                match checkpoint(conn) {
-                    Ok(Copied::Yes) => {
-                        tracing::debug!("the checkpoint thread is behind; the writer checkpointed")
-                    }
-                    Ok(Copied::Busy) => {}
-                    Err(error) => tracing::warn!(%error, "checkpointing the SQLite log"),
+                let copied = checkpoint(conn);
+                if copied == Some(Copied::Yes) {
+                    tracing::debug!("the checkpoint thread is behind; the writer checkpointed");
                 }
             }
             _ => {}
@@ -149,6 +142,7 @@ impl Checkpointer {
 }
 
 /// Whether a `PASSIVE` checkpoint ran or found another one running.
+#[derive(PartialEq)]
 enum Copied {
     Yes,
     Busy,
@@ -161,8 +155,7 @@ enum Copied {
 fn run(conn: &Connection, pokes: &mpsc::Receiver<()>, round: &AtomicU8) {
     let _ = crate::writer::set_writer_nice();
     while pokes.recv().is_ok() {
-        if let Err(error) = checkpoint(conn) {
-            tracing::warn!(%error, "checkpointing the SQLite log");
+        if checkpoint(conn).is_none() {
             // A failing disk: do not spin on it.
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -171,13 +164,17 @@ fn run(conn: &Connection, pokes: &mpsc::Receiver<()>, round: &AtomicU8) {
 }
 
 /// One `PASSIVE` checkpoint: copies what it can, waits for nobody. Another
-/// checkpoint under way is not an error: its first column says so.
-fn checkpoint(conn: &Connection) -> rusqlite::Result<Copied> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+/// checkpoint under way is not an error: its first column says so. An
+/// error is logged; `None` then.
+fn checkpoint(conn: &Connection) -> Option<Copied> {
+    let copied = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
         Ok(if row.get::<_, i64>(0)? == 0 {
             Copied::Yes
         } else {
             Copied::Busy
         })
-    })
+    });
+    copied
+        .inspect_err(|error| tracing::warn!(%error, "checkpointing the SQLite log"))
+        .ok()
 }

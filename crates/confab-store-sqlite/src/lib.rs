@@ -1,8 +1,8 @@
 //! Confab's store on SQLite: one file, WAL, foreign keys on, FTS5 search.
 //!
 //! Writes go through one writer thread that owns the only write connection
-//! (a second one only checkpoints) and commits concurrent changes together (group commit, see [`writer`]), so
-//! transactions never fight over SQLite's single write lock; reads use their
+//! (a second one only checkpoints) and commits concurrent changes together
+//! (group commit, see [`writer`]), so transactions never fight over SQLite's single write lock; reads use their
 //! own async pool (sqlx) and run concurrently under WAL.
 
 mod accounts;
@@ -52,10 +52,10 @@ fn reader_count() -> u32 {
 /// default is 2,000 KiB). The pool hands out its connections in turn,
 /// so every one of them fills its cache: with the default, a burst of
 /// searches on 10M messages left the server at 50–63 MiB; with 512 KiB, at
-/// 42 MiB (32–34 MiB with two malloc arenas, before `confab`'s trimmer), list and search as
-/// fast within the runs' noise (the database stays in the OS's page cache;
-/// a page read is then a copy, not a disk read). The writer keeps the
-/// default.
+/// 42 MiB (32–34 MiB with two malloc arenas, before `confab`'s trimmer),
+/// list and search as fast within the runs' noise (the database stays in
+/// the OS's page cache; a page read is then a copy, not a disk read). The
+/// writer keeps the default.
 const READER_CACHE_SIZE: &str = "-512";
 
 /// The SQLite store.

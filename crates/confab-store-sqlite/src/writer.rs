@@ -116,8 +116,8 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 
 /// How long the write-ahead log grows (in pages, 4 KiB each here) before
 /// it is copied back into the database file (a checkpoint: the checkpoint
-/// thread's, finished by the writer, `checkpointer.rs`). SQLite's default for its automatic
-/// checkpoint, named so the ingest benchmark's raw loop uses the same. A
+/// thread's, finished by the writer, `checkpointer.rs`). SQLite's default
+/// for its automatic checkpoint, named so the ingest benchmark's raw loop uses the same. A
 /// longer log copies the pages every message changes less often — 10,000
 /// pages made the writer alone (`writer_ingest`) 11–21 % faster when the
 /// writer checkpointed itself — but the commit that ran a checkpoint copied
