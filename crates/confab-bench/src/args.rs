@@ -91,9 +91,10 @@ pub struct Args {
     #[arg(long, default_value_t = 6)]
     pub scale_seed: u64,
     /// `ingest`: contact POSTs in flight at once (closed loop, keep-alive
-    /// connections; default 128, 8 with --quick).
-    #[arg(long)]
-    pub ingest_concurrency: Option<usize>,
+    /// connections); several, comma-separated, measure one row each
+    /// (default 128,512; 8 with --quick).
+    #[arg(long, value_delimiter = ',')]
+    pub ingest_concurrency: Vec<usize>,
     /// `ingest`: accounts, each with a chat inbox (default 8; 2 with --quick).
     #[arg(long)]
     pub ingest_accounts: Option<usize>,
@@ -258,10 +259,16 @@ impl Args {
             .find(|p| self.scenario.contains(p))
     }
 
-    pub fn ingest_concurrency(&self) -> usize {
-        self.ingest_concurrency
-            .unwrap_or(if self.quick { 8 } else { 128 })
-            .max(1)
+    /// The numbers of `POST`s in flight to measure, a table row each: a
+    /// moderate load, and one where the rate has levelled off on two CPUs.
+    pub fn ingest_concurrency(&self) -> Vec<usize> {
+        if !self.ingest_concurrency.is_empty() {
+            self.ingest_concurrency.iter().map(|&c| c.max(1)).collect()
+        } else if self.quick {
+            vec![8]
+        } else {
+            vec![128, 512]
+        }
     }
 
     pub fn ingest_accounts(&self) -> usize {

@@ -144,10 +144,14 @@ fn quick_section(name: &str, args: &[&str]) -> Option<(String, String, PathBuf)>
 }
 
 /// Issue 6's ingest scenario in small: every acknowledged message stored,
-/// indexed and logged (the bench fails otherwise), the raw limit measured.
+/// indexed and logged (the bench fails otherwise), the raw limit measured,
+/// a row for each number of `POST`s in flight.
 #[test]
 fn ingest_quick_pass_stores_every_message() {
-    let Some((stdout, written, dir)) = quick_section("ingest", &["--scenario", "ingest"]) else {
+    let Some((stdout, written, dir)) = quick_section(
+        "ingest",
+        &["--scenario", "ingest", "--ingest-concurrency", "4,8"],
+    ) else {
         return;
     };
     assert!(stdout.contains("raw limit"), "{stdout}");
@@ -163,7 +167,8 @@ fn ingest_quick_pass_stores_every_message() {
         written.contains("<!-- bench:ingest-sqlite:start -->"),
         "{written}"
     );
-    assert!(written.contains("| SQLite | "), "{written}");
+    assert!(written.contains("| SQLite | 4 | "), "{written}");
+    assert!(written.contains("| SQLite | 8 | "), "{written}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -29,11 +29,13 @@ use crate::stats::Summary;
 use crate::sys::{self, CpuUse, CpuWindow, Machine};
 
 mod db;
+mod poster;
 mod raw_postgres;
 pub mod raw_sqlite;
 mod report;
 
 use db::Db;
+use poster::Poster;
 
 /// The SQLite writer thread's name as Linux keeps it (15 characters of
 /// `confab-sqlite-writer`).
@@ -114,20 +116,23 @@ impl RunResult {
     }
 }
 
-/// `--scenario ingest`: the runs, the summary, the Markdown section.
+/// `--scenario ingest`: the runs (for each number of `POST`s in flight),
+/// the summary, the Markdown section.
 pub async fn scenario(args: &Args, machine: Machine) -> anyhow::Result<bool> {
     let timing = args.timing();
-    let settings = Settings {
+    let loads = args.ingest_concurrency();
+    let base = Settings {
         accounts: args.ingest_accounts(),
         contacts: args.ingest_contacts(),
-        concurrency: args.ingest_concurrency(),
+        concurrency: loads[0],
         sockets: args.ingest_sockets,
         warmup: timing.warmup,
         duration: timing.duration,
         raw_batch: args.raw_batch.max(1),
         pgbench_clients: args.pgbench_clients.max(1),
     };
-    let files = settings.concurrency + settings.accounts * settings.sockets + 256;
+    let most = loads.iter().copied().max().unwrap_or(1);
+    let files = most + base.accounts * base.sockets + 256;
     let limit = sys::raise_open_files(65_536);
     if (limit as usize) < files {
         eprintln!("warning: open-files limit {limit} is low for {files} connections");
@@ -146,27 +151,35 @@ pub async fn scenario(args: &Args, machine: Machine) -> anyhow::Result<bool> {
     )?;
     println!(
         "confab-bench: contact-message ingest, confab serve ({}) on {database}; temp dir {}\n\
-         {} accounts × {} contacts, {} POSTs in flight, {} agent sockets; raw limit {}",
+         {} accounts × {} contacts, {} agent sockets; raw limit {}",
         lab.confab.display(),
         lab.dir.display(),
-        settings.accounts,
-        settings.contacts,
-        settings.concurrency,
-        settings.accounts * settings.sockets,
+        base.accounts,
+        base.contacts,
+        base.accounts * base.sockets,
         if args.database_url.is_some() {
-            format!("by pgbench with {} clients", settings.pgbench_clients)
+            format!("by pgbench with {} clients", base.pgbench_clients)
         } else {
-            format!("in transactions of {}", settings.raw_batch)
+            format!("in transactions of {}", base.raw_batch)
         },
     );
-    let mut runs = Vec::new();
-    for n in 1..=args.runs() {
-        let result = run(&mut lab, &settings).await?;
-        report::print_run(n, &result);
-        runs.push(result);
+    let mut rows = Vec::new();
+    for &concurrency in &loads {
+        println!("{concurrency} POSTs in flight");
+        let settings = Settings {
+            concurrency,
+            ..base.clone()
+        };
+        let mut runs = Vec::new();
+        for n in 1..=args.runs() {
+            let result = run(&mut lab, &settings).await?;
+            report::print_run(n, &result);
+            runs.push(result);
+        }
+        rows.push(report::Row { concurrency, runs });
     }
     println!("\nResults\n");
-    print!("{}", report::table(database, &runs));
+    print!("{}", report::table(database, &rows));
     if let Some(path) = &args.write_markdown {
         let setup = crate::report::Setup {
             machine: machine.describe(),
@@ -174,10 +187,10 @@ pub async fn scenario(args: &Args, machine: Machine) -> anyhow::Result<bool> {
             command: crate::command_line(),
             database: database.into(),
             servers: 1,
-            duration_s: settings.duration.as_secs_f64(),
-            warmup_s: settings.warmup.as_secs_f64(),
-            senders: settings.concurrency,
-            contacts: settings.contacts,
+            duration_s: base.duration.as_secs_f64(),
+            warmup_s: base.warmup.as_secs_f64(),
+            senders: most,
+            contacts: base.contacts,
             note: None,
         };
         let section = args
@@ -188,11 +201,11 @@ pub async fn scenario(args: &Args, machine: Machine) -> anyhow::Result<bool> {
             } else {
                 "ingest-sqlite"
             });
-        let body = report::markdown(&setup, &settings, &runs);
+        let body = report::markdown(&setup, &base, &rows);
         crate::report::write_section(path, section, &body)?;
         println!("\nwrote {}", path.display());
     }
-    Ok(runs.iter().all(RunResult::exact))
+    Ok(rows.iter().flat_map(|r| &r.runs).all(RunResult::exact))
 }
 
 /// One run: HTTP ingest on a fresh database, then the raw limit on another.
@@ -302,23 +315,26 @@ async fn http_ingest(
     seed_conversations(fixture, &client).await?;
     let setup_messages = db.messages().await?;
 
-    // Contacts split among the workers, so one contact has one POST in flight.
+    // Contacts split among the workers, so one contact has one POST in
+    // flight: each its inbox's messages path and its token.
     let targets: Arc<Vec<(String, String)>> = Arc::new(
         fixture
             .accounts
             .iter()
-            .flat_map(|a| a.contacts.iter().map(|c| (a.inbox.clone(), c.clone())))
+            .flat_map(|a| {
+                let path = format!("/api/v1/public/inboxes/{}/messages", a.inbox);
+                a.contacts.iter().map(move |c| (path.clone(), c.clone()))
+            })
             .collect(),
     );
     let start = Instant::now() + settings.warmup;
     let end = start + settings.duration;
     let workers: Vec<_> = (0..settings.concurrency)
         .map(|i| {
-            let (client, base, targets) = (client.clone(), base.clone(), targets.clone());
+            let targets = targets.clone();
+            let poster = Poster::new(&base);
             let step = settings.concurrency;
-            tokio::spawn(
-                async move { post_loop(i, step, &client, &base, &targets, start, end).await },
-            )
+            tokio::spawn(async move { post_loop(i, step, poster?, &targets, start, end).await })
         })
         .collect();
 
@@ -333,7 +349,7 @@ async fn http_ingest(
 
     let mut outs = Vec::with_capacity(workers.len());
     for worker in workers {
-        outs.push(worker.await?);
+        outs.push(worker.await??);
     }
     // Let the last events reach the sockets before closing them.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -373,31 +389,30 @@ async fn http_ingest(
     Ok((result, event_data))
 }
 
-/// One closed-loop worker: its contacts in turn, the next POST as soon as the
-/// last is answered, until `end`. POSTs sent at or after `start` and answered
-/// by `end` give the round-trip figures.
+/// One closed-loop worker on a connection of its own: its contacts in turn,
+/// the next POST as soon as the last is answered, until `end`. POSTs sent at
+/// or after `start` and answered by `end` give the round-trip figures.
 async fn post_loop(
     i: usize,
     step: usize,
-    client: &reqwest::Client,
-    base: &str,
+    mut poster: Poster,
     targets: &[(String, String)],
     start: Instant,
     end: Instant,
-) -> WorkerOut {
+) -> anyhow::Result<WorkerOut> {
     let mut out = WorkerOut::default();
     if targets.is_empty() {
-        return out;
+        return Ok(out);
     }
     let mut k = i;
     let mut n = 0u64;
     while Instant::now() < end {
-        let (inbox, contact) = &targets[k % targets.len()];
+        let (path, contact) = &targets[k % targets.len()];
         k += step;
         n += 1;
         let body = format!("ingest message {i}-{n} from the bench {MARK}");
         let sent = Instant::now();
-        match api::post_message(client, base, inbox, contact, &body).await {
+        match poster.post_message(path, contact, &body).await {
             Ok(()) => {
                 out.acknowledged += 1;
                 let done = Instant::now();
@@ -411,7 +426,7 @@ async fn post_loop(
             }
         }
     }
-    out
+    Ok(out)
 }
 
 async fn count_frames(

@@ -11,6 +11,12 @@ use crate::stats::{median, ms};
 const TARGET_RATE: f64 = 10_000.0;
 const TARGET_RATIO: f64 = 0.5;
 
+/// The runs at one number of `POST`s in flight: a row of the table.
+pub struct Row {
+    pub concurrency: usize,
+    pub runs: Vec<RunResult>,
+}
+
 fn is_sqlite(database: &str) -> bool {
     database == "SQLite"
 }
@@ -96,7 +102,24 @@ pub fn medians(runs: &[RunResult]) -> (f64, f64, f64) {
     (http, raw, ratio)
 }
 
-pub fn table(database: &str, runs: &[RunResult]) -> String {
+pub fn table(database: &str, rows: &[Row]) -> String {
+    let raw_name = if is_sqlite(database) {
+        "raw limit, batched inserts"
+    } else {
+        "raw limit, pgbench"
+    };
+    let mut md = format!(
+        "| database | `POST`s in flight | HTTP ingest, persisted | target | {raw_name} | HTTP / raw | target | POST p50 / p99 | stored · errors · mismatches | CPUs: server · bench · others | server CPU per message | runs: HTTP / raw msg/s |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for row in rows {
+        let _ = writeln!(md, "{}", table_row(database, row));
+    }
+    md
+}
+
+fn table_row(database: &str, row: &Row) -> String {
+    let runs = &row.runs;
     let (http, raw, ratio) = medians(runs);
     let lost: u64 = runs
         .iter()
@@ -118,26 +141,19 @@ pub fn table(database: &str, runs: &[RunResult]) -> String {
             )
         })
         .collect();
-    let (raw_name, rate_target) = if is_sqlite(database) {
-        (
-            "raw limit, batched inserts",
-            format!(
-                "≥ {} msg/s: {}",
-                thousands(TARGET_RATE as u64),
-                verdict(http >= TARGET_RATE)
-            ),
+    let rate_target = if is_sqlite(database) {
+        format!(
+            "≥ {} msg/s: {}",
+            thousands(TARGET_RATE as u64),
+            verdict(http >= TARGET_RATE)
         )
     } else {
-        ("raw limit, pgbench", "none".to_string())
+        "none".to_string()
     };
     let (cpu, per_message) = cpu_cells(is_sqlite(database), runs);
-    let mut md = format!(
-        "| database | HTTP ingest, persisted | target | {raw_name} | HTTP / raw | target | POST p50 / p99 | stored · errors · mismatches | CPUs: server · bench · others | server CPU per message | runs: HTTP / raw msg/s |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
-    );
-    let _ = writeln!(
-        md,
-        "| {database} | {} msg/s | {rate_target} | {} msg/s | {:.0} % | ≥ {:.0} %: {} | {} / {} | {} · {} · {} | {cpu} | {per_message} | {} |",
+    format!(
+        "| {database} | {} | {} msg/s | {rate_target} | {} msg/s | {:.0} % | ≥ {:.0} %: {} | {} / {} | {} · {} · {} | {cpu} | {per_message} | {} |",
+        row.concurrency,
         thousands(http as u64),
         thousands(raw as u64),
         ratio * 100.0,
@@ -149,11 +165,10 @@ pub fn table(database: &str, runs: &[RunResult]) -> String {
         errors,
         lost,
         each.join("; "),
-    );
-    md
+    )
 }
 
-pub fn markdown(ctx: &Setup, settings: &Settings, runs: &[RunResult]) -> String {
+pub fn markdown(ctx: &Setup, settings: &Settings, rows: &[Row]) -> String {
     let mut md = String::new();
     let now = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
     let revision = ctx
@@ -162,7 +177,8 @@ pub fn markdown(ctx: &Setup, settings: &Settings, runs: &[RunResult]) -> String 
         .map(|r| format!(" of commit {r}"))
         .unwrap_or_default();
     let sockets = settings.accounts * settings.sockets;
-    let n = runs.len();
+    let n = rows.first().map_or(0, |r| r.runs.len());
+    let loads: Vec<String> = rows.iter().map(|r| r.concurrency.to_string()).collect();
     let sqlite = is_sqlite(&ctx.database);
     let server = if sqlite {
         "on SQLite with its default durability (WAL, `synchronous=FULL`, group commit), a \
@@ -209,14 +225,14 @@ pub fn markdown(ctx: &Setup, settings: &Settings, runs: &[RunResult]) -> String 
          ```sh\ncargo build --release -p confab -p confab-bench\n{}\n```\n\n\
          **HTTP ingest.** {} accounts, each with a chat inbox and {} contacts (one \
          conversation each, started before the measured phase), {} agent sockets in all \
-         receiving every event (the fan-out). {} contact `POST`s in flight at once over \
-         keep-alive connections, closed loop: {} s of warm-up, then {} s measured. The rate \
+         receiving every event (the fan-out). Contacts `POST` their messages over \
+         keep-alive connections, a fixed number in flight at once (a row each: {}), closed loop: {} s of warm-up, then {} s measured. The rate \
          is what landed: the database's message count at the end of the measured window \
          minus at its start. Afterwards every message answered `201` must be in the \
          `messages` table, found by a full-text search for a word it carries, and have its \
          `message.created` event (*mismatches* counts any difference; it must be 0).\n\n\
          **Raw limit**, in the same run: {raw}\n\n\
-         Rates are the medians over {n} run{}; the ratio is the median of each run's own \
+         Rates are the medians over {n} run{} per row; the ratio is the median of each run's own \
          HTTP / raw. *CPUs* is where the machine's CPU time went during the measured \
          window, in CPUs busy ({} on this machine): the server process{}, this bench's \
          clients, and everything else ({}); the server's CPU time per persisted message \
@@ -226,7 +242,7 @@ pub fn markdown(ctx: &Setup, settings: &Settings, runs: &[RunResult]) -> String 
         settings.accounts,
         settings.contacts,
         sockets,
-        settings.concurrency,
+        loads.join(", "),
         settings.warmup.as_secs_f64(),
         settings.duration.as_secs_f64(),
         if n == 1 { "" } else { "s" },
@@ -242,6 +258,6 @@ pub fn markdown(ctx: &Setup, settings: &Settings, runs: &[RunResult]) -> String 
             "PostgreSQL's processes, the kernel's own threads, other programs"
         },
     );
-    md.push_str(&table(&ctx.database, runs));
+    md.push_str(&table(&ctx.database, rows));
     md
 }
