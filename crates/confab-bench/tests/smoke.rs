@@ -191,7 +191,7 @@ fn ingest_quick_pass_on_postgres_against_pgbench() {
         written.contains("<!-- bench:ingest-postgres:start -->"),
         "{written}"
     );
-    assert!(written.contains("| PostgreSQL | "), "{written}");
+    assert!(written.contains("| PostgreSQL | 8 | "), "{written}");
     assert!(written.contains("raw limit, pgbench"), "{written}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,6 +11,15 @@ use crate::stats::{median, ms};
 const TARGET_RATE: f64 = 10_000.0;
 const TARGET_RATIO: f64 = 0.5;
 
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// The runs at one number of `POST`s in flight: a row of the table.
 pub struct Row {
     pub concurrency: usize,
@@ -225,8 +234,9 @@ pub fn markdown(ctx: &Setup, settings: &Settings, rows: &[Row]) -> String {
          ```sh\ncargo build --release -p confab -p confab-bench\n{}\n```\n\n\
          **HTTP ingest.** {} accounts, each with a chat inbox and {} contacts (one \
          conversation each, started before the measured phase), {} agent sockets in all \
-         receiving every event (the fan-out). Contacts `POST` their messages over \
-         keep-alive connections, a fixed number in flight at once (a row each: {}), closed loop: {} s of warm-up, then {} s measured. The rate \
+         receiving every event (the fan-out). Contacts `POST` their messages closed \
+         loop, each client on a keep-alive connection of its own; the `POST`s in flight \
+         are fixed per row ({}), the rows taken in turn within each run: {} s of warm-up, then {} s measured. The rate \
          is what landed: the database's message count at the end of the measured window \
          minus at its start. Afterwards every message answered `201` must be in the \
          `messages` table, found by a full-text search for a word it carries, and have its \
@@ -242,7 +252,7 @@ pub fn markdown(ctx: &Setup, settings: &Settings, rows: &[Row]) -> String {
         settings.accounts,
         settings.contacts,
         sockets,
-        loads.join(", "),
+        and_list(&loads),
         settings.warmup.as_secs_f64(),
         settings.duration.as_secs_f64(),
         if n == 1 { "" } else { "s" },
