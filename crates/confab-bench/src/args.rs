@@ -260,7 +260,8 @@ impl Args {
     }
 
     /// The numbers of `POST`s in flight to measure, a table row each: a
-    /// moderate load, and one where the rate has levelled off on two CPUs.
+    /// moderate load and a high one (beyond 256 on two CPUs the rate's gain
+    /// was within the runs' spread while the `POST`'s wait doubled).
     pub fn ingest_concurrency(&self) -> Vec<usize> {
         if !self.ingest_concurrency.is_empty() {
             self.ingest_concurrency.iter().map(|&c| c.max(1)).collect()
