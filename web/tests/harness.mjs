@@ -39,13 +39,19 @@ export async function startServer({ args = [] } = {}) {
   running.add(child);
   child.once('exit', () => running.delete(child));
   let log = '';
+  const append = (chunk) => (log += chunk);
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
   const url = await new Promise((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`confab did not start within 30 s:\n${log}`)), 30_000);
-    const onData = (chunk) => {
-      log += chunk;
-      const match = log.match(/Confab is running at (http:\/\/[^\s]+)/);
+    // The whole line: it may arrive in pieces, and a URL cut short
+    // ("http://127.") would send every request elsewhere.
+    const onData = () => {
+      const match = log.match(/Confab is running at (http:\/\/\S+) \(press Ctrl\+C to stop\)/);
       if (match) {
         clearTimeout(timer);
+        child.stdout.off('data', onData);
+        child.stderr.off('data', onData);
         done(match[1]);
       }
     };
@@ -56,8 +62,6 @@ export async function startServer({ args = [] } = {}) {
       fail(new Error(`confab exited with ${code}:\n${log}`));
     });
   });
-  child.stdout.on('data', (chunk) => (log += chunk));
-  child.stderr.on('data', (chunk) => (log += chunk));
   return {
     url,
     log: () => log,

@@ -155,7 +155,9 @@ describe('messages: Markdown, files and e-mail in the conversation view', { time
     const sent = message('Here is our size chart');
     const link = sent.getByRole('link', { name: 'Download size-chart.pdf' });
     await link.waitFor();
-    assert.equal(await chips.count(), 0, 'the composer is empty after sending');
+    // The message can arrive on the event stream before the send's answer,
+    // which empties the composer.
+    await waitFor('the composer to be empty after sending', async () => (await chips.count()) === 0);
     assert.equal(await sent.locator('img').count(), 0, 'the removed picture was not sent');
     // The link serves the very bytes.
     const href = await link.getAttribute('href');

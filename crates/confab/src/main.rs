@@ -230,7 +230,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", settings.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = state.store.backend(), "confab is serving");
-    eprintln!("Confab is running at http://{address} (press Ctrl+C to stop)");
+    // One write: stderr is unbuffered, and `eprintln!` writes its pieces
+    // one by one — a reader of this line (the UI tests, a script) could
+    // see the address cut short.
+    let line = format!("Confab is running at http://{address} (press Ctrl+C to stop)\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     if settings.demo
         && let Some(token) = demo::chat_token(state.store.as_ref()).await?
     {
