@@ -12,12 +12,20 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// How long a request may take before it counts as an error.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The path a contact `POST`s its messages to, in the inbox of `inbox`'s token.
+pub fn public_messages_path(inbox: &str) -> String {
+    format!("/api/v1/public/inboxes/{inbox}/messages")
+}
+
 /// An HTTP client with a connection pool large enough for every sender.
 pub fn client() -> Client {
     Client::builder()
         .tcp_nodelay(true)
         .pool_max_idle_per_host(1024)
-        .timeout(Duration::from_secs(30))
+        .timeout(TIMEOUT)
         .build()
         .expect("an HTTP client")
 }
@@ -74,7 +82,7 @@ pub async fn post_message(
     body: &str,
 ) -> anyhow::Result<()> {
     let response = client
-        .post(format!("{base}/api/v1/public/inboxes/{inbox}/messages"))
+        .post(format!("{base}{}", public_messages_path(inbox)))
         .header("X-Contact-Token", contact)
         .json(&json!({"body": body}))
         .send()

@@ -330,7 +330,7 @@ async fn http_ingest(
             .accounts
             .iter()
             .flat_map(|a| {
-                let path = format!("/api/v1/public/inboxes/{}/messages", a.inbox);
+                let path = api::public_messages_path(&a.inbox);
                 a.contacts.iter().map(move |c| (path.clone(), c.clone()))
             })
             .collect(),

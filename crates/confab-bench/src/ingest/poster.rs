@@ -9,8 +9,6 @@
 //! request's URL: 11 % of the bench's CPU). The server sees the same
 //! requests (method, path, headers as `reqwest` sent them, JSON body).
 
-use std::time::Duration;
-
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -21,9 +19,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::TcpStream;
 
-/// How long a `POST` may take before it counts as an error (as the bench's
-/// other HTTP client).
-const TIMEOUT: Duration = Duration::from_secs(30);
+use crate::api::TIMEOUT;
 
 /// One keep-alive connection to the server; reconnects after an error.
 pub struct Poster {
