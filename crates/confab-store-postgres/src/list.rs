@@ -108,15 +108,17 @@ const CONVERSATIONS: SearchTable = SearchTable {
 /// How a search table's newest [`SEARCH_WINDOW`] matches are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MatchPath {
-    /// The GIN index gives every match; each is read from the table and the
-    /// newest window kept. Costs about one row read per match.
-    Index,
-    /// As `Index`, but the matches from id `from` up first: PostgreSQL ANDs
-    /// the GIN matches with the primary key's range, and reads only the
-    /// rows in both. The older matches are read only when the range holds
-    /// fewer than the window. Costs a bitmap of the range's ids (about 30 ns
-    /// each) and a row read per match in the range.
-    Range { from: i64 },
+    /// The GIN index gives the matches in the id ranges `0 ..= last` (every
+    /// row: `last` is past the highest id), newest ranges first
+    /// ([`index_tiers`]: the newest 32nd of them, then as many more ranges
+    /// as were asked each time, while the window is not full); each match
+    /// is read from the table and the newest window kept. Costs about one
+    /// row read per match in the ranges asked (a word in 10,000 of 10M
+    /// messages: 2,600 instead of 10,000).
+    Index { last: i64 },
+    /// As `Index`, but the first ranges asked are `first ..= last`: those
+    /// the window spans by the statistics' estimate.
+    Range { first: i64, last: i64 },
     /// The table is walked newest first (its primary key backwards) and the
     /// walk stops at the window's last match. Costs about window × rows ÷
     /// matches row reads, but no GIN read: GIN has no order, and reading a
@@ -141,17 +143,68 @@ struct TableEstimate {
 
 /// How much wider than the estimate says the window spans a range is taken.
 const RANGE_MARGIN: f64 = 1.5;
-/// The widest range taken (ids): its bitmap costs about 9 ms.
-const RANGE_MAX_IDS: f64 = 300_000.0;
+/// The bits of an id under its range's number: ranges of 65,536 ids, as
+/// in the index's function (migration 0013).
+const RANGE_BITS: u32 = 16;
+/// The most ranges a range-first search asks for (16.7M ids): a guard on
+/// the query's size; at 10M rows they never come near it (at most half the
+/// table: 77).
+const RANGE_MAX: i64 = 256;
+
+/// A search table's indexed text (migration 0013): each word of its
+/// `search` column prefixed with the row's id range, `~152~refund` for
+/// ids 152 × 65,536 up to the next range. No text gives such a lexeme ('~'
+/// is neither a letter nor a digit). Written as in the indexes, as
+/// PostgreSQL needs to use them.
+const INDEXED: &str = "confab_search_ranged(t.search, t.id)";
+
+/// The id ranges asked of the index, newest first: `first ..= last`, then
+/// as many more ranges each time as were asked before (twice as many in
+/// all), down to range 0. Each is read only while the ones before it held
+/// fewer matches than the window, so at most about twice the ranges that
+/// hold the window are read.
+fn index_tiers(first: i64, last: i64) -> Vec<(i64, i64)> {
+    let mut tiers = vec![(first, last)];
+    let mut next = first - 1;
+    while next >= 0 {
+        let asked = last - next;
+        let first = (next - asked + 1).max(0);
+        tiers.push((first, next));
+        next = first - 1;
+    }
+    tiers
+}
+
+/// A CTE `name` holding `q.query` asked of the id ranges `first ..= last`
+/// in [`INDEXED`]'s form: each lexeme, as PostgreSQL normalised it, ORed
+/// over the ranges (`'refund':*` → `('~12~refund':* | '~13~refund':*)`).
+/// Lexemes hold letters and digits only, so a quoted one ends at the next
+/// quote. The CTE is materialised: the planner sees no value, estimates
+/// `@@` with its default share of the rows and reads GIN (it misjudges
+/// an OR of many prefixes as most of the table, and a plan over a CTE's
+/// row is never parallel — starting workers costs more than these reads).
+fn ranged_query(name: &str, first: i64, last: i64) -> String {
+    // The replacement's quotes doubled in the SQL literal; `\1` is the
+    // lexeme, `\2` its prefix mark.
+    let alternatives: Vec<String> = (first..=last)
+        .map(|range| format!("''~{range}~\\1''\\2"))
+        .collect();
+    format!(
+        "{name} AS MATERIALIZED (SELECT regexp_replace(q.query::text, \
+         '''([^'']*)''(:\\*)?', '({})', 'g')::tsquery AS query FROM q)",
+        alternatives.join(" | ")
+    )
+}
 
 /// The path with fewer row reads. A match read through the index (random,
 /// from the bitmap) costs about three rows of a walk (sequential, in the
 /// table's order), measured on 10M messages (9,976 matches in 28 ms; 40,489
 /// rows walked in 25 ms). The window of a word whose estimate comes from
 /// the statistics spans about window × rows ÷ matches ids: when that is
-/// narrow (a word in 14,000 of 1M subjects: 141,000 ids) the range goes
-/// first (2,667 rows read instead of 14,000; 15 ms instead of 36). A table
-/// never analysed has no row count: the index, whose cost is bounded by the
+/// under half the table (a word in 14,000 of 1M subjects: 141,000 ids; one
+/// in 10,000 of 10M messages: 2M ids) the ranges holding it go first
+/// (about 3,000 rows read instead of 14,000 or 10,000). A table never
+/// analysed has no row count: the index, whose cost is bounded by the
 /// real matches, not by a guess.
 fn match_path(estimate: TableEstimate) -> MatchPath {
     let TableEstimate {
@@ -161,19 +214,20 @@ fn match_path(estimate: TableEstimate) -> MatchPath {
         max_id,
     } = estimate;
     let window = SEARCH_WINDOW as f64;
+    // One range past the highest id, for the rows written since it was read.
+    let last = (max_id.max(0) >> RANGE_BITS) + 1;
     if rows <= 0.0 || matches <= window {
-        return MatchPath::Index;
+        return MatchPath::Index { last };
     }
     if 3.0 * matches * matches > window * rows.max(matches) {
         return MatchPath::Walk;
     }
     let span = RANGE_MARGIN * window * rows / matches;
-    if matches > unknown * 1.01 && span <= RANGE_MAX_IDS && span < rows / 2.0 {
-        return MatchPath::Range {
-            from: max_id.saturating_sub(span as i64),
-        };
+    let first = max_id.saturating_sub(span as i64).max(0) >> RANGE_BITS;
+    if matches > unknown * 1.01 && span < rows / 2.0 && first > 0 && last - first < RANGE_MAX {
+        return MatchPath::Range { first, last };
     }
-    MatchPath::Index
+    MatchPath::Index { last }
 }
 
 /// The planner's estimate of a table's matches for a tsquery expression
@@ -309,15 +363,24 @@ async fn table_hits(
     // `ts_match_vq` is `@@` as a plain function, which no index serves: the
     // planner walks the primary key for the order instead. `id + 0` is no
     // index's order: the planner takes the GIN matches and sorts them.
-    let (matching, order, from) = match path {
-        MatchPath::Walk => ("ts_match_vq(t.search, q.query)", "t.id", None),
-        MatchPath::Index => ("t.search @@ q.query", "t.id + 0", None),
-        MatchPath::Range { from } => ("t.search @@ q.query", "t.id + 0", Some(from)),
-    };
-    let window = |qb: &mut QueryBuilder<Postgres>, range: &str| {
+    // `source` is the CTE of the ranged query the GIN index is asked (none
+    // for the walk); `extra` more conditions.
+    let window = |qb: &mut QueryBuilder<Postgres>, source: Option<&str>, extra: &str| {
+        let (matching, order, join) = match source {
+            None => (
+                "ts_match_vq(t.search, q.query)".to_string(),
+                "t.id",
+                String::new(),
+            ),
+            Some(cte) => (
+                format!("{INDEXED} @@ {cte}.query"),
+                "t.id + 0",
+                format!(" CROSS JOIN {cte}"),
+            ),
+        };
         qb.push(format!(
             "SELECT {cid} AS cid, t.search, {mid} AS mid, t.id
-             FROM {table} t CROSS JOIN q WHERE {matching}{range} AND t.account_id = ",
+             FROM {table} t CROSS JOIN q{join} WHERE {matching}{extra} AND t.account_id = ",
             cid = table.cid,
             mid = table.message,
             table = table.table,
@@ -329,28 +392,46 @@ async fn table_hits(
     };
     let mut qb = QueryBuilder::<Postgres>::new("WITH q AS (SELECT to_tsquery('simple', ");
     qb.push_bind(tsquery.to_string()).push(") AS query), ");
-    match from {
-        // The range's bound is written as a constant, so that the planner
-        // sees how narrow it is and ANDs it with the GIN matches; the older
-        // matches are read only when the range held fewer than the window.
-        Some(from) => {
-            qb.push("recent AS MATERIALIZED (");
-            window(&mut qb, &format!(" AND t.id >= {from}"));
-            qb.push("), older AS (");
-            window(
-                &mut qb,
-                &format!(" AND t.id < {from} AND (SELECT count(*) FROM recent) < {SEARCH_WINDOW}"),
-            );
-            qb.push(
-                "), w AS (SELECT * FROM (SELECT * FROM recent UNION ALL SELECT * FROM older) u
-                 ORDER BY u.id DESC LIMIT ",
-            )
+    let tiers = match path {
+        MatchPath::Index { last } => {
+            // The newest 32nd of the ranges first (at least one).
+            let first = last - (last + 32) / 32 + 1;
+            index_tiers(first, last)
+        }
+        MatchPath::Range { first, last } => index_tiers(first, last),
+        MatchPath::Walk => Vec::new(),
+    };
+    match path {
+        // Each tier's matches (`tier0`, `tier1`…) are read only when the
+        // tiers before it held fewer than the window: they are newer.
+        MatchPath::Index { .. } | MatchPath::Range { .. } => {
+            let mut held = Vec::new();
+            for (i, &(first, last)) in tiers.iter().enumerate() {
+                let tier = format!("tier{i}");
+                qb.push(ranged_query(&format!("{tier}_query"), first, last))
+                    .push(format!(", {tier} AS MATERIALIZED ("));
+                let gate = if held.is_empty() {
+                    String::new()
+                } else {
+                    format!(" AND {} < {SEARCH_WINDOW}", held.join(" + "))
+                };
+                window(&mut qb, Some(&format!("{tier}_query")), &gate);
+                qb.push("), ");
+                held.push(format!("(SELECT count(*) FROM {tier})"));
+            }
+            let union: Vec<String> = (0..tiers.len())
+                .map(|i| format!("SELECT * FROM tier{i}"))
+                .collect();
+            qb.push(format!(
+                "w AS (SELECT * FROM ({}) u ORDER BY u.id DESC LIMIT ",
+                union.join(" UNION ALL ")
+            ))
             .push_bind(SEARCH_WINDOW)
             .push(")");
         }
-        None => {
+        MatchPath::Walk => {
             qb.push("w AS (");
-            window(&mut qb, "");
+            window(&mut qb, None, "");
             qb.push(")");
         }
     }
@@ -360,10 +441,11 @@ async fn table_hits(
         " SELECT DISTINCT ON (w.cid) w.cid, (-ts_rank(w.search, q.query))::float8 AS rank, w.mid
          FROM w CROSS JOIN q ORDER BY w.cid, rank",
     );
-    // A range's statement is its own text (the bound): not prepared.
+    // The ranges are written in the statement, whose text changes as the
+    // table grows: not prepared (but the walk's).
     let rows = qb
         .build()
-        .persistent(from.is_none())
+        .persistent(path == MatchPath::Walk)
         .fetch_all(pool)
         .await
         .map_err(db_error)?;
@@ -610,6 +692,13 @@ mod tests {
         })
     }
 
+    /// The index path for a table of `rows` rows (ids 1 ..= rows).
+    fn index(rows: f64) -> MatchPath {
+        MatchPath::Index {
+            last: ((rows as i64).max(0) >> RANGE_BITS) + 1,
+        }
+    }
+
     #[test]
     fn terms_go_as_typed_with_a_final_sigma_both_ways() {
         let text = |q: &str, prefix| tsquery_text(&SearchQuery::parse(q), prefix, Forms::All);
@@ -636,7 +725,7 @@ mod tests {
         assert_eq!(text("οδός").as_deref(), Some("οδός:*"));
         // Why: twice the planner's guess for an unknown word (its estimate
         // of the word ORed with another form of it) has it walked.
-        assert_eq!(path(49_752.0, 49_752.0, 1e7), MatchPath::Index);
+        assert_eq!(path(49_752.0, 49_752.0, 1e7), index(1e7));
         assert_eq!(path(2.0 * 49_752.0, 49_752.0, 1e7), MatchPath::Walk);
     }
 
@@ -644,33 +733,68 @@ mod tests {
     fn rare_words_take_the_index_and_common_ones_the_walk() {
         // 10M messages, where a word outside the statistics is guessed at
         // 49,752: a word in 100 or any unknown word is read through the index ...
-        assert_eq!(path(100.0, 49_752.0, 1e7), MatchPath::Index);
-        assert_eq!(path(49_752.0, 49_752.0, 1e7), MatchPath::Index);
+        assert_eq!(path(100.0, 49_752.0, 1e7), index(1e7));
+        assert_eq!(path(49_752.0, 49_752.0, 1e7), index(1e7));
         // ... one in 5 % of them is walked (40,000 rows for the window).
         assert_eq!(path(500_000.0, 49_752.0, 1e7), MatchPath::Walk);
         // Never a walk when the window holds every match, nor for no rows.
-        assert_eq!(path(2_000.0, 0.0, 2_000.0), MatchPath::Index);
-        assert_eq!(path(0.0, 0.0, 0.0), MatchPath::Index);
+        assert_eq!(path(2_000.0, 0.0, 2_000.0), index(2_000.0));
+        assert_eq!(path(0.0, 0.0, 0.0), index(0.0));
         // Unknown row counts (never analysed: -1): the index.
-        assert_eq!(path(3_000.0, 0.0, -1.0), MatchPath::Index);
-        assert_eq!(path(3_000.0, 0.0, 0.0), MatchPath::Index);
+        assert_eq!(path(3_000.0, 0.0, -1.0), index(-1.0));
+        assert_eq!(path(3_000.0, 0.0, 0.0), index(0.0));
+    }
+
+    #[test]
+    fn older_ranges_are_asked_twice_as_many_at_a_time() {
+        assert_eq!(
+            index_tiers(149, 153),
+            vec![
+                (149, 153),
+                (144, 148),
+                (134, 143),
+                (114, 133),
+                (74, 113),
+                (0, 73)
+            ]
+        );
+        assert_eq!(index_tiers(1, 1), vec![(1, 1), (0, 0)]);
+        assert_eq!(index_tiers(0, 1), vec![(0, 1)]);
     }
 
     #[test]
     fn a_known_word_with_a_narrow_window_reads_its_range_first() {
         // 14,130 of 1M subjects (the statistics know it; unknown words are
         // guessed at 5,000): the window spans about 141,500 ids, 212,000
-        // with the margin.
+        // with the margin: from id 787,686 (range 12) to 1M (range 15),
+        // and the range after it.
         assert_eq!(
             path(14_130.0, 5_000.0, 1e6),
-            MatchPath::Range { from: 787_686 }
+            MatchPath::Range {
+                first: 12,
+                last: 16
+            }
         );
         // The same figure as a guess: the index, whatever the span.
-        assert_eq!(path(5_000.0, 5_000.0, 1e6), MatchPath::Index);
-        // A known word whose window would span too many ids (10,000 of 10M
-        // messages: 3M ids): the index.
-        assert_eq!(path(10_000.0, 5_000.0, 1e7), MatchPath::Index);
+        assert_eq!(path(5_000.0, 5_000.0, 1e6), index(1e6));
+        // 10,000 of 10M messages: 3M ids, 47 ranges.
+        assert_eq!(
+            path(10_000.0, 5_000.0, 1e7),
+            MatchPath::Range {
+                first: 106,
+                last: 153
+            }
+        );
         // A range over half the table or more saves little: the index.
-        assert_eq!(path(4_000.0, 100.0, 100_000.0), MatchPath::Index);
+        assert_eq!(path(4_000.0, 100.0, 100_000.0), index(100_000.0));
+        // Nor more than RANGE_MAX ranges (16.7M ids of 100M rows).
+        assert_eq!(path(12_000.0, 100.0, 1e8), index(1e8));
+        assert_eq!(
+            path(20_000.0, 100.0, 1e8),
+            MatchPath::Range {
+                first: 1296,
+                last: 1526
+            }
+        );
     }
 }

@@ -51,14 +51,20 @@ async fn a_common_word_ranks_its_newest_matches_walking_the_table() {
     run(true).await;
 }
 
-/// A word the statistics know, in a few percent of the messages, whose
-/// window spans few ids: its newest ids are searched first, and the older
-/// matches only when those hold fewer than the window. Both outcomes must
-/// give the window: "sprocket" is in every 25th of 200,000 messages (its
-/// range holds the window), "gadget" in every 12th of the older half only
-/// (its range holds none).
-#[tokio::test]
-async fn a_known_word_searches_its_newest_ids_first_and_the_rest_when_short() {
+/// Words in 400,000 messages, searched newest id ranges (of 65,536 ids)
+/// first, the older ones only while those hold fewer than the window; each
+/// search must give the window whether the ranges read first hold it or not.
+/// "sprocket" is in every 25th message (its newest ranges hold the window;
+/// its best match, the oldest, is beyond it), "gadget" in every 12th of
+/// the oldest quarter only (its newest ranges hold none; its best match
+/// newer than the others), "doohickey" in every 150th (its window, from
+/// about id 100,000, reaches back past its best match at about 230,000).
+/// Once analysed, the statistics choose the first ranges (or a walk);
+/// before, the index is read the newest 32nd of the ranges first, then
+/// twice as many ranges in all at each read: ranges 7, 6, 4–5 and 0–3, so
+/// "doohickey"'s window takes its matches from three reads and
+/// "sprocket"'s from two.
+async fn known_words(analyse: bool) {
     use confab_store::conformance::Fixture;
     use confab_store::conformance::search_window::listed;
 
@@ -90,7 +96,8 @@ async fn a_known_word_searches_its_newest_ids_first_and_the_rest_when_short() {
             "INSERT INTO messages (account_id, conversation_id, sender_type, body, private, created_at)
              SELECT $1, $2, 'contact',
                     'filler ' || CASE WHEN i % 25 = 0 THEN 'sprocket ' ELSE '' END
-                              || CASE WHEN i <= 100000 AND i % 12 = 0 THEN 'gadget ' ELSE '' END || i,
+                              || CASE WHEN i <= 100000 AND i % 12 = 0 THEN 'gadget ' ELSE '' END
+                              || CASE WHEN i % 150 = 0 THEN 'doohickey ' ELSE '' END || i,
                     false, 0
              FROM generate_series($3::bigint, $4::bigint) AS i",
         )
@@ -113,11 +120,26 @@ async fn a_known_word_searches_its_newest_ids_first_and_the_rest_when_short() {
         )
         .await
         .conversation;
-    fill(100_001, 200_000).await.unwrap();
-    sqlx::query("ANALYZE messages, conversations")
-        .execute(&pool)
+    fill(100_001, 230_000).await.unwrap();
+    // The best "doohickey" match: in the window, in its oldest read.
+    let contact = f.new_contact(&store, "Doohickey Contact").await;
+    let best_doohickey = f
+        .contact_writes(
+            &store,
+            &f.chat,
+            &contact,
+            "doohickey doohickey doohickey",
+            at.plus_minutes(3),
+        )
         .await
-        .unwrap();
+        .conversation;
+    fill(230_001, 400_000).await.unwrap();
+    if analyse {
+        sqlx::query("ANALYZE messages, conversations")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
 
     assert_eq!(
         listed(&store, f.account, "sprocket").await,
@@ -129,4 +151,19 @@ async fn a_known_word_searches_its_newest_ids_first_and_the_rest_when_short() {
         vec![new_gadget.id, bulk.id],
         "the newest match is older than the range and in the window"
     );
+    assert_eq!(
+        listed(&store, f.account, "doohickey").await,
+        vec![best_doohickey.id, bulk.id],
+        "the window reaches back to the best match"
+    );
+}
+
+#[tokio::test]
+async fn known_words_search_their_newest_ranges_first_as_the_statistics_say() {
+    known_words(true).await;
+}
+
+#[tokio::test]
+async fn words_search_the_newest_ranges_first_before_any_statistics() {
+    known_words(false).await;
 }
