@@ -114,7 +114,7 @@ enum MatchPath {
     /// as were asked each time, while the window is not full); each match
     /// is read from the table and the newest window kept. Costs about one
     /// row read per match in the ranges asked (a word in 10,000 of 10M
-    /// messages: 2,600 instead of 10,000).
+    /// messages: 2,504 instead of 9,976).
     Index { last: i64 },
     /// As `Index`, but the first ranges asked are `first ..= last`: those
     /// the window spans by the statistics' estimate.
@@ -146,10 +146,6 @@ const RANGE_MARGIN: f64 = 1.5;
 /// The bits of an id under its range's number: ranges of 65,536 ids, as
 /// in the index's function (migration 0013).
 const RANGE_BITS: u32 = 16;
-/// The most ranges a range-first search asks for (16.7M ids): a guard on
-/// the query's size; at 10M rows they never come near it (at most half the
-/// table: 77).
-const RANGE_MAX: i64 = 256;
 
 /// A search table's indexed text (migration 0013): each word of its
 /// `search` column prefixed with the row's id range, `~152~refund` for
@@ -161,8 +157,8 @@ const INDEXED: &str = "confab_search_ranged(t.search, t.id)";
 /// The id ranges asked of the index, newest first: `first ..= last`, then
 /// as many more ranges each time as were asked before (twice as many in
 /// all), down to range 0. Each is read only while the ones before it held
-/// fewer matches than the window, so at most about twice the ranges that
-/// hold the window are read.
+/// fewer matches than the window, so the ranges read are at most twice
+/// those the window spans, or the first read when that is wider.
 fn index_tiers(first: i64, last: i64) -> Vec<(i64, i64)> {
     let mut tiers = vec![(first, last)];
     let mut next = first - 1;
@@ -175,25 +171,33 @@ fn index_tiers(first: i64, last: i64) -> Vec<(i64, i64)> {
     tiers
 }
 
-/// A CTE `name` holding `q.query` asked of the id ranges `first ..= last`
-/// in [`INDEXED`]'s form: each lexeme, as PostgreSQL normalised it, ORed
-/// over the ranges (`'refund':*` → `('~12~refund':* | '~13~refund':*)`).
-/// Lexemes hold letters and digits only, so a quoted one ends at the next
-/// quote. The CTE is materialised: the planner sees no value, estimates
-/// `@@` with its default share of the rows and reads GIN (it misjudges
-/// an OR of many prefixes as most of the table, and a plan over a CTE's
-/// row is never parallel — starting workers costs more than these reads).
-fn ranged_query(name: &str, first: i64, last: i64) -> String {
-    // The replacement's quotes doubled in the SQL literal; `\1` is the
-    // lexeme, `\2` its prefix mark.
+/// Pushes a CTE `name` holding `q.query` asked of the id ranges
+/// `first ..= last` in [`INDEXED`]'s form: each lexeme, as PostgreSQL
+/// normalised it, ORed over the ranges (`'refund':*` →
+/// `('~12~refund':* | '~13~refund':*)`). Lexemes hold letters and digits
+/// only, so a quoted one ends at the next quote; the patterns and the
+/// replacement are bound, not written as literals. A phrase's operators
+/// (`<->`, `<2>`: PostgreSQL splits a term such as `H₂O` into the phrase
+/// `h <-> o`) become `&`, as the index's lexemes have no positions; the
+/// window's query tests the stored `search` for the phrase. The CTE is
+/// materialised: the planner sees no value, estimates `@@` with its
+/// default share of the rows and reads GIN (it misjudges an OR of many
+/// prefixes as most of the table, and a plan over a CTE's row is never
+/// parallel — starting workers costs more than these reads).
+fn push_ranged_query(qb: &mut QueryBuilder<Postgres>, name: &str, first: i64, last: i64) {
+    // `\1` is the lexeme, `\2` its prefix mark.
     let alternatives: Vec<String> = (first..=last)
-        .map(|range| format!("''~{range}~\\1''\\2"))
+        .map(|range| format!("'~{range}~\\1'\\2"))
         .collect();
-    format!(
-        "{name} AS MATERIALIZED (SELECT regexp_replace(q.query::text, \
-         '''([^'']*)''(:\\*)?', '({})', 'g')::tsquery AS query FROM q)",
-        alternatives.join(" | ")
-    )
+    qb.push(format!(
+        "{name} AS MATERIALIZED (SELECT regexp_replace(regexp_replace(q.query::text, "
+    ))
+    .push_bind(r"<(-|[0-9]+)>")
+    .push(", '&', 'g'), ")
+    .push_bind(r"'([^']*)'(:\*)?")
+    .push(", ")
+    .push_bind(format!("({})", alternatives.join(" | ")))
+    .push(", 'g')::tsquery AS query FROM q)");
 }
 
 /// The path with fewer row reads. A match read through the index (random,
@@ -224,7 +228,7 @@ fn match_path(estimate: TableEstimate) -> MatchPath {
     }
     let span = RANGE_MARGIN * window * rows / matches;
     let first = max_id.saturating_sub(span as i64).max(0) >> RANGE_BITS;
-    if matches > unknown * 1.01 && span < rows / 2.0 && first > 0 && last - first < RANGE_MAX {
+    if matches > unknown * 1.01 && span < rows / 2.0 && first > 0 {
         return MatchPath::Range { first, last };
     }
     MatchPath::Index { last }
@@ -372,8 +376,11 @@ async fn table_hits(
                 "t.id",
                 String::new(),
             ),
+            // The stored `search` tested too: the index's lexemes have no
+            // positions, so a phrase (`h <-> o`, from a term PostgreSQL
+            // splits, such as `H₂O`) is asked of it as `h & o`.
             Some(cte) => (
-                format!("{INDEXED} @@ {cte}.query"),
+                format!("{INDEXED} @@ {cte}.query AND t.search @@ q.query"),
                 "t.id + 0",
                 format!(" CROSS JOIN {cte}"),
             ),
@@ -394,8 +401,9 @@ async fn table_hits(
     qb.push_bind(tsquery.to_string()).push(") AS query), ");
     let tiers = match path {
         MatchPath::Index { last } => {
-            // The newest 32nd of the ranges first (at least one).
-            let first = last - (last + 32) / 32 + 1;
+            // The newest 32nd of the ranges first, and at least the newest
+            // range with rows and the one after it.
+            let first = last - ((last + 32) / 32).max(2) + 1;
             index_tiers(first, last)
         }
         MatchPath::Range { first, last } => index_tiers(first, last),
@@ -408,8 +416,8 @@ async fn table_hits(
             let mut held = Vec::new();
             for (i, &(first, last)) in tiers.iter().enumerate() {
                 let tier = format!("tier{i}");
-                qb.push(ranged_query(&format!("{tier}_query"), first, last))
-                    .push(format!(", {tier} AS MATERIALIZED ("));
+                push_ranged_query(&mut qb, &format!("{tier}_query"), first, last);
+                qb.push(format!(", {tier} AS MATERIALIZED ("));
                 let gate = if held.is_empty() {
                     String::new()
                 } else {
@@ -777,7 +785,7 @@ mod tests {
         );
         // The same figure as a guess: the index, whatever the span.
         assert_eq!(path(5_000.0, 5_000.0, 1e6), index(1e6));
-        // 10,000 of 10M messages: 3M ids, 47 ranges.
+        // 10,000 of 10M messages: 3M ids, 48 ranges.
         assert_eq!(
             path(10_000.0, 5_000.0, 1e7),
             MatchPath::Range {
@@ -787,14 +795,7 @@ mod tests {
         );
         // A range over half the table or more saves little: the index.
         assert_eq!(path(4_000.0, 100.0, 100_000.0), index(100_000.0));
-        // Nor more than RANGE_MAX ranges (16.7M ids of 100M rows).
-        assert_eq!(path(12_000.0, 100.0, 1e8), index(1e8));
-        assert_eq!(
-            path(20_000.0, 100.0, 1e8),
-            MatchPath::Range {
-                first: 1296,
-                last: 1526
-            }
-        );
+        // Nor one whose first range would be range 0: the index.
+        assert_eq!(path(7_000.0, 100.0, 100_000.0), index(100_000.0));
     }
 }
