@@ -14,8 +14,9 @@
 -- column too (phrases), and ranks and snippets still come from it. A
 -- lexeme holds at most 2,047 bytes and the prefix takes up to 17: words of
 -- more than 2,030 bytes (a run of letters and digits such as base64) are
--- left out of the index, found by no search, as a message holding one is
--- still stored. The function is written alike in the search's queries
+-- left out of the index, found by no search through it (a walk of the
+-- table tests the `search` column), as a message holding one is still
+-- stored. The function is written alike in the search's queries
 -- (src/list.rs, `INDEXED`), as PostgreSQL needs to use the index. Building
 -- the indexes reads both tables, which stay locked meanwhile (2 min 31 s
 -- for 10M messages and 1M conversations): `confab migrate` with the

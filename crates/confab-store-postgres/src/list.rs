@@ -110,8 +110,9 @@ const CONVERSATIONS: SearchTable = SearchTable {
 enum MatchPath {
     /// The GIN index gives the matches in the id ranges `0 ..= last` (every
     /// row: `last` is past the highest id), newest ranges first
-    /// ([`index_tiers`]: the newest 32nd of them, then as many more ranges
-    /// as were asked each time, while the window is not full); each match
+    /// ([`index_tiers`]: the newest 32nd of them, at least two, then as
+    /// many more ranges as were asked each time, while the window is not
+    /// full); each match
     /// is read from the table and the newest window kept. Costs about one
     /// row read per match in the ranges asked (a word in 10,000 of 10M
     /// messages: 2,504 instead of 9,976).

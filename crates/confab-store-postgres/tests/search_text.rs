@@ -44,9 +44,9 @@ async fn a_word_too_long_for_the_index_leaves_the_message_stored_and_found() {
     let f = Fixture::new(&store).await;
     let at = confab_domain::Timestamp(1_800_000_000_000);
     let contact = f.new_contact(&store, "Blob Contact").await;
-    // 2,046 bytes: the longest word PostgreSQL indexes, too long once the
-    // range's prefix is added.
-    let body = format!("attachment {} pasted", "A".repeat(2_046));
+    // 2,047 bytes: the longest word PostgreSQL keeps in a `tsvector`, too
+    // long once the range's prefix is added.
+    let body = format!("attachment {} pasted", "A".repeat(2_047));
     let blob = f
         .contact_writes(&store, &f.chat, &contact, &body, at)
         .await
