@@ -23,8 +23,9 @@ mod wakeups;
 mod webhooks;
 mod writer;
 
+pub use library::configure as configure_library;
 pub use list::SEARCH_WINDOW;
-pub use writer::CHECKPOINT_PAGES;
+pub use writer::{CHECKPOINT_PAGES, WRITER_PRAGMAS};
 
 use std::str::FromStr;
 use std::time::Duration;

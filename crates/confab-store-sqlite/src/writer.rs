@@ -126,6 +126,16 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 /// taken in turn.
 pub const CHECKPOINT_PAGES: u32 = 1_000;
 
+/// The write connection's settings (named so the ingest benchmark's raw
+/// loop uses the same): the log, an fsync per commit, foreign keys, and
+/// the savepoints' sub-journal in memory — jobs run in savepoints (all but
+/// rerunnable ones, and those too when a batch of them is run again), and
+/// SQLite keeps the original of each page a job changes in a sub-journal:
+/// a temporary file by default, one pwrite per page (a third of the
+/// writer's time in contact-message ingest); in memory it is a copy.
+pub const WRITER_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;";
+
 /// The handle callers use; cheap to clone, the thread ends with the last one.
 #[derive(Clone)]
 pub(crate) struct Writer {
@@ -155,16 +165,7 @@ impl Writer {
         let conn = Connection::open(path).map_err(lite_error)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(lite_error)?;
-        // temp_store: jobs run in savepoints (all but rerunnable ones, and
-        // those too when a batch of them is run again), and SQLite keeps the
-        // original of each page a job changes in a sub-journal — a temporary
-        // file by default, one pwrite per page (a third of the writer's time
-        // in contact-message ingest); in memory it is a copy.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(lite_error)?;
+        conn.execute_batch(WRITER_PRAGMAS).map_err(lite_error)?;
         conn.set_prepared_statement_cache_capacity(256);
         let checkpointer = Checkpointer::start(&conn, path)?;
         let (queue, jobs) = mpsc::channel::<Job>();

@@ -9,20 +9,6 @@ use rusqlite::{Connection, params};
 
 use super::MARK;
 
-/// SQLite's library settings as the server makes them (memory statistics
-/// off: no process-wide lock around each allocation), so the raw loop is
-/// not slowed by what the server avoids. Call before any SQLite connection
-/// opens in this process.
-pub fn configure_library() {
-    // SAFETY: one int argument; refused (and harmless) once initialized.
-    let rc = unsafe {
-        rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int)
-    };
-    if rc != rusqlite::ffi::SQLITE_OK {
-        eprintln!("confab-bench: SQLite's memory statistics stay on (sqlite3_config: {rc})");
-    }
-}
-
 /// The raw limit: for `duration` (after a second of warm-up), transactions of
 /// `batch` contact messages, each what the server writes for one: the message
 /// and its FTS5 row, its conversation's counters,
@@ -36,9 +22,7 @@ pub fn raw_limit(
     event_data: &str,
 ) -> anyhow::Result<(u64, f64)> {
     let mut db = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-    db.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-    )?;
+    db.execute_batch(confab_store_sqlite::WRITER_PRAGMAS)?;
     // The server starts a checkpoint at this size of log (on a thread of its
     // own); here SQLite's automatic one runs in the commit that passes it.
     db.pragma_update(
