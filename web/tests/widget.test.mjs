@@ -265,6 +265,32 @@ describe('chat widget', { timeout: 150_000 }, () => {
     await v.context.close();
   });
 
+  test('a message the server refuses stays on screen, marked and readable as not sent', async () => {
+    const v = await visitor();
+    await launcher(v).click();
+    const box = v.widget.getByRole('textbox', { name: 'Write a message…' });
+    // One character over the server's limit for a message body: a real 422.
+    const tooLong = 'x'.repeat(65_537);
+    await box.fill(tooLong);
+    await box.press('Enter');
+    const failed = v.widget.locator('.msg.failed');
+    await failed.waitFor();
+    const state = failed.locator('.state');
+    assert.equal(await state.textContent(), 'Not sent');
+    // The bubble's words and its state in the failed colour on its own
+    // background (not the contact bubbles' text colour, white on the accent).
+    const colours = await failed.evaluate((bubble) => {
+      const style = (el) => getComputedStyle(el);
+      return {
+        background: style(bubble).backgroundColor,
+        text: style(bubble).color,
+        state: style(bubble.querySelector('.state')).color,
+      };
+    });
+    assert.deepEqual(colours, { background: 'rgb(251, 233, 235)', text: 'rgb(138, 28, 37)', state: 'rgb(138, 28, 37)' });
+    await v.context.close();
+  });
+
   test('Confab.identify(): a signed-in user is one contact; a bad signature is refused', async () => {
     const { identity_secret: secret } = await admin('GET', `/inboxes/${inbox.id}/identity`);
     const hash = createHmac('sha256', secret).update('user-42').digest('hex');
