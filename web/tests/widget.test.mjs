@@ -265,18 +265,25 @@ describe('chat widget', { timeout: 150_000 }, () => {
     await v.context.close();
   });
 
-  test('a message the server refuses stays on screen, marked and readable as not sent', async () => {
+  test('a message the server refuses stays on screen, marked and readable as not sent, until the visitor removes it', async () => {
     const v = await visitor();
     await launcher(v).click();
     const box = v.widget.getByRole('textbox', { name: 'Write a message…' });
-    // One character over the server's limit for a message body: a real 422.
+    // The composer stops at the server's limit for a message body.
     const tooLong = 'x'.repeat(65_537);
     await box.fill(tooLong);
+    assert.equal((await box.inputValue()).length, 65_536);
+    // A body one character over the limit put there by a script (the
+    // composer's limit does not apply to it): the server refuses it, a real 422.
+    await box.evaluate((el, value) => {
+      el.value = value;
+    }, tooLong);
     await box.press('Enter');
     const failed = v.widget.locator('.msg.failed');
     await failed.waitFor();
     const state = failed.locator('.state');
-    assert.equal(await state.textContent(), 'Not sent');
+    assert.equal(await state.textContent(), 'Not sentRemove');
+    await v.widget.getByText('This message was not accepted. Remove it and try again.').waitFor();
     // The bubble's words and its state in the failed colour on its own
     // background (not the contact bubbles' text colour, white on the accent).
     const colours = await failed.evaluate((bubble) => {
@@ -288,6 +295,17 @@ describe('chat widget', { timeout: 150_000 }, () => {
       };
     });
     assert.deepEqual(colours, { background: 'rgb(251, 233, 235)', text: 'rgb(138, 28, 37)', state: 'rgb(138, 28, 37)' });
+    // Not sent again after a reload (it would be refused again): still there, still removable.
+    await v.page.reload();
+    await launcher(v).click();
+    await failed.waitFor();
+    await failed.getByRole('button', { name: 'Remove' }).click();
+    await failed.waitFor({ state: 'detached' });
+    // The notice goes with it, and the visitor writes on.
+    await box.fill('A shorter one');
+    await box.press('Enter');
+    await messageIn(v, 'A shorter one').locator('time').waitFor();
+    assert.equal(await v.widget.getByText('This message was not accepted', { exact: false }).count(), 0);
     await v.context.close();
   });
 

@@ -66,7 +66,9 @@ interface Saved {
   preChatDone?: boolean;
 }
 
-export type Problem = 'identity' | 'error' | null;
+/** What the notice tells the visitor: `refused` while a message the
+ * server will not accept (too long, say) is on screen marked Not sent. */
+export type Problem = 'identity' | 'error' | 'refused' | null;
 
 function randomKey(): string {
   const bytes = new Uint8Array(16);
@@ -317,8 +319,9 @@ export class Chat {
             this.retryLater(() => this.flush());
             return;
           }
+          // Refused (a 4xx): sending it again would be refused again.
           item.failed = true;
-          if (this.problem === null) this.problem = 'error';
+          if (this.problem === null) this.problem = 'refused';
         } finally {
           this.save();
           this.changed();
@@ -327,6 +330,14 @@ export class Chat {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** Forgets a message the server refused (the visitor removed it). */
+  discard(key: string): void {
+    this.saved.queue = this.saved.queue.filter((q) => q.key !== key);
+    if (this.problem === 'refused' && !this.saved.queue.some((q) => q.failed)) this.problem = null;
+    this.save();
+    this.changed();
   }
 
   private retryLater(again: () => void): void {

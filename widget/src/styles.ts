@@ -39,6 +39,7 @@ header svg{width:18px;height:18px;fill:var(--on-accent);vertical-align:middle}
 .msg time,.msg .state{display:block;font-size:11px;opacity:.75;margin-top:2px}
 .msg.pending{opacity:.7}
 .msg.failed{background:#fbe9eb}.msg.failed,.msg.failed *{color:#8a1c25}
+.msg .remove{margin-left:8px;font-size:11px;font-weight:600;text-decoration:underline;padding:0}
 .msg a{text-decoration:underline}
 .md{white-space:normal}.md *{font:inherit;color:inherit}.md strong,.md th{font-weight:700}.md em{font-style:italic}.md h1,.md h2,.md h3,.md h4,.md h5,.md h6{font-weight:600}.md h1{font-size:1.25em}.md h2{font-size:1.15em}.md h3{font-size:1.05em}.md>*{margin:0 0 6px}.md>:last-child{margin-bottom:0}.md ul,.md ol{padding-left:18px}.md code{font-family:ui-monospace,monospace;font-size:.92em;background:#0000000d;padding:0 3px;border-radius:3px}.md pre{overflow-x:auto;background:#0000000d;padding:6px;border-radius:6px}.md pre code{background:none;padding:0}.md blockquote{border-left:3px solid #d0d5dd;padding-left:8px;color:#5b6472}
 .msg img{display:block;max-width:100%;border-radius:8px;margin-top:4px}

@@ -32,6 +32,8 @@ const en = {
   closed: 'This conversation was closed. Write to start again.',
   identityNeeded: 'Please sign in to chat with us.',
   error: 'Something went wrong. Please try again.',
+  refused: 'This message was not accepted. Remove it and try again.',
+  remove: 'Remove',
   badEmail: 'Please enter a valid e-mail address.',
   unread: '{n} unread',
 };
@@ -70,6 +72,8 @@ const ptBR: Texts = {
   closed: 'Esta conversa foi encerrada. Escreva para começar de novo.',
   identityNeeded: 'Entre na sua conta para falar conosco.',
   error: 'Algo deu errado. Tente de novo.',
+  refused: 'Esta mensagem não foi aceita. Remova-a e tente de novo.',
+  remove: 'Remover',
   badEmail: 'Informe um e-mail válido.',
   unread: '{n} não lidas',
 };

@@ -140,7 +140,8 @@ export class Widget {
     this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
     this.notice = h('div', { class: 'notice', hidden: true });
     this.preChat = h('form', { class: 'prechat', hidden: true }) as HTMLFormElement;
-    this.input = h('textarea', { rows: '1', name: 'message' }) as HTMLTextAreaElement;
+    // The server's limit for a message body (MAX_BODY_CHARS): longer is refused.
+    this.input = h('textarea', { rows: '1', name: 'message', maxlength: '65536' }) as HTMLTextAreaElement;
     this.fileInput = h('input', { type: 'file', class: 'sr', tabindex: '-1', 'aria-hidden': 'true' }) as HTMLInputElement;
     const attach = h('button', { type: 'button', class: 'attach' });
     attach.innerHTML = CLIP;
@@ -293,13 +294,18 @@ export class Widget {
     }
     for (const queued of chat.saved.queue) {
       const state = queued.failed ? t.failed : navigator.onLine ? t.sending : t.queued;
+      let remove: HTMLElement | null = null;
+      if (queued.failed) {
+        remove = h('button', { type: 'button', class: 'remove' }, t.remove);
+        remove.onclick = () => chat.discard(queued.key);
+      }
       items.push(
         h(
           'div',
           { class: `msg contact ${queued.failed ? 'failed' : 'pending'}` },
           queued.body,
           queued.attachment ? h('span', { class: 'file' }, queued.attachment.filename) : null,
-          h('span', { class: 'state' }, state),
+          h('span', { class: 'state' }, state, remove),
         ),
       );
     }
@@ -315,6 +321,7 @@ export class Widget {
     const parts: Node[] = [];
     if (chat.problem === 'identity') parts.push(document.createTextNode(t.identityNeeded));
     else if (chat.problem === 'error') parts.push(document.createTextNode(t.error));
+    else if (chat.problem === 'refused') parts.push(document.createTextNode(t.refused));
     else if (chat.state === 'closed') parts.push(document.createTextNode(t.closed));
     else if (!online) parts.push(document.createTextNode(t.offline));
     const wroteSomething = chat.messages.some((m) => m.sender_type === 'contact');
