@@ -31,15 +31,18 @@ pub(crate) async fn attach(
         Uploader::Agent(_) => "agent",
     };
     let mut attached = Vec::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(attached);
+    }
+    let sql = format!(
+        "UPDATE attachments SET message_id = $1, conversation_id = $2, attached_at = $3
+         WHERE id = $4 AND account_id = $5 AND message_id IS NULL AND attached_at IS NULL
+           AND (conversation_id IS NULL OR conversation_id = $2)
+           AND uploader_id = $6 AND uploader_kind IN ($7, $8)
+         RETURNING {ATTACHMENT_INFO_COLUMNS}"
+    );
     for id in ids {
-        let sql = format!(
-            "UPDATE attachments SET message_id = $1, conversation_id = $2, attached_at = $3
-             WHERE id = $4 AND account_id = $5 AND message_id IS NULL AND attached_at IS NULL
-               AND (conversation_id IS NULL OR conversation_id = $2)
-               AND uploader_id = $6 AND uploader_kind IN ($7, $8)
-             RETURNING {ATTACHMENT_INFO_COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             .bind(message.id.0)
             .bind(message.conversation_id.0)
             .bind(now.0)

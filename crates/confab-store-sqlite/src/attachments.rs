@@ -47,6 +47,10 @@ pub(crate) fn attach(
     ids: &[AttachmentId],
     now: Timestamp,
 ) -> StoreResult<Vec<Attachment>> {
+    if ids.is_empty() {
+        // Most messages: nothing to build a statement for.
+        return Ok(Vec::new());
+    }
     let (uploader_id, kind, other_kind) = uploader_kinds(uploader);
     let sql = format!(
         "UPDATE attachments SET message_id = :message, conversation_id = :conversation, attached_at = :now
