@@ -357,11 +357,17 @@ impl Snippet {
 
 /// One table's hits: its newest [`SEARCH_WINDOW`] matches found by `path`,
 /// ranked, then each conversation's best (for messages, the best message).
+///
+/// The rank is `ts_rank` of the search plus that of its words all whole
+/// (`whole`): a row holding the last word itself ranks above one holding
+/// only a longer word that starts with it (`refund`, `refunded`), other
+/// things equal (`ts_rank` of `refund | refund:*` does not tell them
+/// apart). Only the window's rows are ranked, so it costs no index read.
 async fn table_hits(
     pool: &PgPool,
     table: SearchTable,
     path: MatchPath,
-    tsquery: &str,
+    (tsquery, whole): (&str, &str),
     account: AccountId,
     private: bool,
 ) -> StoreResult<Vec<Hit>> {
@@ -399,7 +405,10 @@ async fn table_hits(
             .push_bind(SEARCH_WINDOW);
     };
     let mut qb = QueryBuilder::<Postgres>::new("WITH q AS (SELECT to_tsquery('simple', ");
-    qb.push_bind(tsquery.to_string()).push(") AS query), ");
+    qb.push_bind(tsquery.to_string())
+        .push(") AS query, to_tsquery('simple', ")
+        .push_bind(whole.to_string())
+        .push(") AS whole), ");
     let tiers = match path {
         MatchPath::Index { last } => {
             // The newest 32nd of the ranges first, and at least the newest
@@ -447,7 +456,8 @@ async fn table_hits(
     // Ranked outside the window's query, so only the window's rows are
     // ranked (a word in 14,000 subjects: the newest 2,000).
     qb.push(
-        " SELECT DISTINCT ON (w.cid) w.cid, (-ts_rank(w.search, q.query))::float8 AS rank, w.mid
+        " SELECT DISTINCT ON (w.cid) w.cid,
+                (-(ts_rank(w.search, q.query) + ts_rank(w.search, q.whole)))::float8 AS rank, w.mid
          FROM w CROSS JOIN q ORDER BY w.cid, rank",
     );
     // The ranges are written in the statement, whose text changes as the
@@ -592,14 +602,16 @@ pub(crate) async fn list(
     // searched at once, on two connections: a common word's two windows
     // (one walked, one read through the index) take about as long each.
     let tsquery = tsquery_text(search, true, Forms::All);
+    let whole = tsquery_text(search, false, Forms::All);
     let private = query.search_private;
     let paths = choose_paths(pool, search, account, private).await?;
     let text_hits = async {
-        match (&tsquery, paths) {
-            (Some(text), Some((messages, conversations))) => {
+        match (&tsquery, &whole, paths) {
+            (Some(text), Some(whole), Some((messages, conversations))) => {
+                let texts = (text.as_str(), whole.as_str());
                 let (messages, conversations) = tokio::try_join!(
-                    table_hits(pool, MESSAGES, messages, text, account, private),
-                    table_hits(pool, CONVERSATIONS, conversations, text, account, private),
+                    table_hits(pool, MESSAGES, messages, texts, account, private),
+                    table_hits(pool, CONVERSATIONS, conversations, texts, account, private),
                 )?;
                 Ok(vec![messages, conversations])
             }

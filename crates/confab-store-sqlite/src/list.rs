@@ -18,8 +18,11 @@ use crate::db_error;
 pub use confab_store::listing::SEARCH_WINDOW;
 
 /// The user's terms as FTS5 phrases, every one required, in a table's text
-/// column; with `prefix` the last one also matches longer words. Terms hold
-/// only letters and digits, so quoting them is enough.
+/// column; with `prefix` the last one also matches longer words, and is
+/// asked for whole as well (`("refund" OR "refund"*)`): the rank sums its
+/// phrases, so a row holding the word itself ranks above one holding only
+/// a longer word (`refunded`), other things equal. Terms hold only letters
+/// and digits, so quoting them is enough.
 fn terms_expression(search: &SearchQuery, column: &str, prefix: bool) -> Option<String> {
     let count = search.terms.len();
     if count == 0 {
@@ -31,13 +34,14 @@ fn terms_expression(search: &SearchQuery, column: &str, prefix: bool) -> Option<
         .enumerate()
         .map(|(i, term)| {
             if prefix && i + 1 == count {
-                format!("\"{term}\"*")
+                format!("(\"{term}\" OR \"{term}\"*)")
             } else {
                 format!("\"{term}\"")
             }
         })
         .collect();
-    Some(format!("{column} : ({})", parts.join(" ")))
+    // `AND` written out: FTS5 ANDs phrases side by side, not a parenthesised group.
+    Some(format!("{column} : ({})", parts.join(" AND ")))
 }
 
 /// One search table: its FTS5 table, the table whose rows it indexes (the

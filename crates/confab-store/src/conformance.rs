@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             counts_follow_every_change,
             search_finds_bodies_contacts_and_numbers,
             search_ranks_where_the_words_occur_most_first,
+            search_ranks_the_word_itself_above_longer_words,
             search_folds_capitals_as_the_index_does,
             contact_posts_by_inbox_token_and_session,
             search_combines_with_filters_and_pages,

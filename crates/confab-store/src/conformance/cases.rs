@@ -1354,6 +1354,38 @@ pub async fn search_ranks_where_the_words_occur_most_first(store: &dyn Store) {
     assert!(!snippet.contains("Nina"), "{snippet}");
 }
 
+/// The last word is searched as a prefix (search as you type), yet a row
+/// holding the word itself ranks above rows holding only longer words that
+/// start with it, even several times.
+pub async fn search_ranks_the_word_itself_above_longer_words(store: &dyn Store) {
+    let f = Fixture::new(store).await;
+    let says = async |name: &str, body: &str, minute: i64| {
+        let contact = f.new_contact(store, name).await;
+        f.contact_writes(store, &f.chat, &contact, body, at(minute))
+            .await
+            .conversation
+            .id
+    };
+    // The same length, so only the word differs; the longer word is older
+    // (at an equal rank the older conversation would come first).
+    let longer = says("Ana", "my refunded parcel", 1).await;
+    let exact = says("Bia", "my refund parcel", 2).await;
+    assert_eq!(f.ids(store, search("refund")).await, vec![exact, longer]);
+    assert_eq!(
+        f.ids(store, search("parcel refund")).await,
+        vec![exact, longer]
+    );
+    let thrice = says("Caio", "refunded, refunded, refunded", 3).await;
+    let found = f.ids(store, search("refund")).await;
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(found[0], exact, "{found:?}");
+    // Among the rest, the most occurrences first.
+    assert_eq!(found[1..], [thrice, longer], "{found:?}");
+    // `refunded` finds the rows that say it, not `refund`.
+    let found = f.ids(store, search("refunded")).await;
+    assert_eq!(found, vec![thrice, longer]);
+}
+
 pub async fn search_finds_bodies_contacts_and_numbers(store: &dyn Store) {
     let f = Fixture::new(store).await;
     let refund = f
