@@ -295,10 +295,12 @@ describe('chat widget', { timeout: 150_000 }, () => {
       };
     });
     assert.deepEqual(colours, { background: 'rgb(251, 233, 235)', text: 'rgb(138, 28, 37)', state: 'rgb(138, 28, 37)' });
-    // Not sent again after a reload (it would be refused again): still there, still removable.
+    // Not sent again after a reload (it would be refused again): still
+    // there, still said, still removable.
     await v.page.reload();
     await launcher(v).click();
     await failed.waitFor();
+    await v.widget.getByText('This message was not accepted. Remove it and try again.').waitFor();
     await failed.getByRole('button', { name: 'Remove' }).click();
     await failed.waitFor({ state: 'detached' });
     // The notice goes with it, and the visitor writes on.

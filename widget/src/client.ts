@@ -66,9 +66,7 @@ interface Saved {
   preChatDone?: boolean;
 }
 
-/** What the notice tells the visitor: `refused` while a message the
- * server will not accept (too long, say) is on screen marked Not sent. */
-export type Problem = 'identity' | 'error' | 'refused' | null;
+export type Problem = 'identity' | 'error' | null;
 
 function randomKey(): string {
   const bytes = new Uint8Array(16);
@@ -319,9 +317,9 @@ export class Chat {
             this.retryLater(() => this.flush());
             return;
           }
-          // Refused (a 4xx): sending it again would be refused again.
+          // Refused (a 4xx): sending it again would be refused again. It
+          // stays, marked, until the visitor removes it (`discard`).
           item.failed = true;
-          if (this.problem === null) this.problem = 'refused';
         } finally {
           this.save();
           this.changed();
@@ -335,7 +333,6 @@ export class Chat {
   /** Forgets a message the server refused (the visitor removed it). */
   discard(key: string): void {
     this.saved.queue = this.saved.queue.filter((q) => q.key !== key);
-    if (this.problem === 'refused' && !this.saved.queue.some((q) => q.failed)) this.problem = null;
     this.save();
     this.changed();
   }

@@ -321,7 +321,7 @@ export class Widget {
     const parts: Node[] = [];
     if (chat.problem === 'identity') parts.push(document.createTextNode(t.identityNeeded));
     else if (chat.problem === 'error') parts.push(document.createTextNode(t.error));
-    else if (chat.problem === 'refused') parts.push(document.createTextNode(t.refused));
+    else if (chat.saved.queue.some((q) => q.failed)) parts.push(document.createTextNode(t.refused));
     else if (chat.state === 'closed') parts.push(document.createTextNode(t.closed));
     else if (!online) parts.push(document.createTextNode(t.offline));
     const wroteSomething = chat.messages.some((m) => m.sender_type === 'contact');
