@@ -1314,11 +1314,8 @@ pub async fn counts_per_folder_and_scope(store: &dyn Store) {
 pub async fn search_ranks_where_the_words_occur_most_first(store: &dyn Store) {
     let f = Fixture::new(store).await;
     let says = async |name: &str, body: &str, minute: i64| {
-        let contact = f.new_contact(store, name).await;
-        f.contact_writes(store, &f.chat, &contact, body, at(minute))
+        f.new_conversation_saying(store, name, body, at(minute))
             .await
-            .conversation
-            .id
     };
     let once = says("Ana", "my refund for the parcel", 1).await;
     let thrice = says("Bia", "refund, refund: I still want my refund", 2).await;
@@ -1360,11 +1357,8 @@ pub async fn search_ranks_where_the_words_occur_most_first(store: &dyn Store) {
 pub async fn search_ranks_the_word_itself_above_longer_words(store: &dyn Store) {
     let f = Fixture::new(store).await;
     let says = async |name: &str, body: &str, minute: i64| {
-        let contact = f.new_contact(store, name).await;
-        f.contact_writes(store, &f.chat, &contact, body, at(minute))
+        f.new_conversation_saying(store, name, body, at(minute))
             .await
-            .conversation
-            .id
     };
     // The same length, so only the word differs; the longer word is older
     // (at an equal rank the older conversation would come first).

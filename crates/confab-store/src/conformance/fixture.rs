@@ -155,6 +155,22 @@ impl Fixture {
             .expect("contact message")
     }
 
+    /// A new contact named `name` writes `body` into the chat inbox at
+    /// `at`: their conversation.
+    pub async fn new_conversation_saying(
+        &self,
+        store: &dyn Store,
+        name: &str,
+        body: &str,
+        at: Timestamp,
+    ) -> ConversationId {
+        let contact = self.new_contact(store, name).await;
+        self.contact_writes(store, &self.chat, &contact, body, at)
+            .await
+            .conversation
+            .id
+    }
+
     /// An agent reply (or note) into a conversation.
     pub async fn agent_writes(
         &self,
