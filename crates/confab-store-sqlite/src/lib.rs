@@ -13,6 +13,7 @@ mod contacts;
 mod conversations;
 mod events;
 mod fold;
+mod gather;
 mod library;
 mod list;
 mod lite;
@@ -23,7 +24,7 @@ mod wakeups;
 mod webhooks;
 mod writer;
 
-pub use library::configure as configure_library;
+pub use library::{configure as configure_library, open_writer};
 pub use list::SEARCH_WINDOW;
 pub use writer::{CHECKPOINT_PAGES, WRITER_PRAGMAS};
 

@@ -1,9 +1,14 @@
 //! Settings of the SQLite library itself (not of a connection), made once
 //! per process before the first connection opens.
 
+use std::path::Path;
 use std::sync::OnceLock;
 
+use rusqlite::{Connection, OpenFlags};
+
 use libsqlite3_sys as ffi;
+
+use crate::writer::WRITER_PRAGMAS;
 
 /// Turns off SQLite's memory statistics. With them on (the default) every
 /// allocation and free inside SQLite takes a process-wide mutex to count
@@ -15,9 +20,11 @@ use libsqlite3_sys as ffi;
 /// initialized and keeps its settings). Public for the ingest benchmark's
 /// raw loop, which runs in a process of its own. Whether the statistics
 /// are off (as the first call found).
+///
+/// Also registers the VFS that gathers the writer's log writes
+/// ([`crate::gather`]).
 pub fn configure() -> bool {
-    static DONE: OnceLock<bool> = OnceLock::new();
-    *DONE.get_or_init(|| {
+    DONE.get_or_init(|| {
         // SAFETY: sqlite3_config with SQLITE_CONFIG_MEMSTATUS takes one int;
         // it is refused (SQLITE_MISUSE, nothing changed) once the library
         // is initialized, never unsafe.
@@ -25,6 +32,51 @@ pub fn configure() -> bool {
         if rc != ffi::SQLITE_OK {
             tracing::warn!("SQLite's memory statistics stay on (sqlite3_config: {rc})");
         }
-        rc == ffi::SQLITE_OK
+        let gathering = crate::gather::register()
+            .inspect_err(|error| {
+                tracing::warn!(
+                    "the writer's log writes go one by one (registering its VFS: {error})"
+                );
+            })
+            .is_ok();
+        Library {
+            memory_statistics_off: rc == ffi::SQLITE_OK,
+            gathering,
+        }
     })
+    .memory_statistics_off
+}
+
+/// What [`configure`] did, once per process.
+struct Library {
+    memory_statistics_off: bool,
+    /// Whether the log-gathering VFS is registered.
+    gathering: bool,
+}
+
+static DONE: OnceLock<Library> = OnceLock::new();
+
+/// Opens a write connection as the writer does: SQLite's library set up,
+/// the log's writes gathered ([`crate::gather`]), [`WRITER_PRAGMAS`]
+/// applied. Public for the ingest benchmark's raw loop.
+pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    configure();
+    let gathering = DONE.get().is_some_and(|library| library.gathering);
+    let conn = if gathering {
+        Connection::open_with_flags_and_vfs(path, OpenFlags::default(), crate::gather::NAME)?
+    } else {
+        Connection::open(path)?
+    };
+    conn.execute_batch(WRITER_PRAGMAS)?;
+    // The gathering VFS relies on every commit ending with a sync.
+    let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+    if synchronous < 2 {
+        return Err(rusqlite::Error::SqliteFailure(
+            ffi::Error::new(ffi::SQLITE_MISUSE),
+            Some(format!(
+                "the writer needs synchronous = FULL, has {synchronous}"
+            )),
+        ));
+    }
+    Ok(conn)
 }

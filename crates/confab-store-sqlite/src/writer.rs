@@ -161,11 +161,9 @@ pub(crate) struct Stats {
 impl Writer {
     /// Opens the write connection on its own thread.
     pub(crate) fn open(path: &Path) -> StoreResult<Writer> {
-        crate::library::configure();
-        let conn = Connection::open(path).map_err(lite_error)?;
+        let conn = crate::library::open_writer(path).map_err(lite_error)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(lite_error)?;
-        conn.execute_batch(WRITER_PRAGMAS).map_err(lite_error)?;
         conn.set_prepared_statement_cache_capacity(256);
         let checkpointer = Checkpointer::start(&conn, path)?;
         let (queue, jobs) = mpsc::channel::<Job>();

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use super::MARK;
 
@@ -21,8 +21,10 @@ pub fn raw_limit(
     duration: Duration,
     event_data: &str,
 ) -> anyhow::Result<(u64, f64)> {
-    let mut db = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-    db.execute_batch(confab_store_sqlite::WRITER_PRAGMAS)?;
+    // Opened as the server's writer is: its pragmas, its library set-up
+    // and its VFS (the log's writes gathered).
+    let mut db = confab_store_sqlite::open_writer(path)
+        .with_context(|| format!("opening {}", path.display()))?;
     // The server starts a checkpoint at this size of log (on a thread of its
     // own); here SQLite's automatic one runs in the commit that passes it.
     db.pragma_update(

@@ -1,0 +1,502 @@
+//! A VFS over SQLite's default one (`unix`) that gathers a commit's writes
+//! to the write-ahead log into a few large `pwrite`s.
+//!
+//! SQLite writes each log frame as two `pwrite`s — its 24-byte header,
+//! then the page — so a commit of 100 pages is 200 system calls, each
+//! taking the file's lock, marking its buffers dirty (a frame of 4,120
+//! bytes straddles two of the OS's pages) and updating the file's times.
+//! Under contact-message ingest those calls were a fifth of the writer
+//! thread's CPU (docs/benchmarks.md). Here the log's writes are held in
+//! memory while each one starts where the one before ended, and written
+//! out before anything else touches the file: a sync (at
+//! `synchronous=FULL` a commit ends with one, and SQLite tells other
+//! connections of the commit only after it), a read, a size, a truncate,
+//! a file control, a write elsewhere, its close, or when 4 MiB are held.
+//! Nothing is acknowledged earlier than before, and nothing is synced
+//! less: durability is SQLite's own.
+//!
+//! Only connections at `synchronous=FULL` may use it: at `NORMAL` a commit
+//! ends without a sync, and other connections could be told of frames
+//! still held here. [`crate::library::open_writer`] opens the writer's
+//! connection with it and checks the setting; every other connection uses
+//! SQLite's default VFS. Files other than the log are SQLite's own,
+//! untouched (opened straight into the space this VFS asks for).
+
+use std::ffi::{CStr, c_char, c_int, c_void};
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use libsqlite3_sys as ffi;
+
+/// The name connections open with to use it.
+pub(crate) const NAME: &CStr = c"confab-gather";
+
+/// Held writes are written out before the buffer would pass this size.
+const MAX_HELD: usize = 4 << 20;
+
+/// The most SQLite's `unix` VFS writes in one call: it masks the length
+/// to 17 bits (its own writes are at most a page of 64 KiB), so held bytes
+/// go out in pieces of this size.
+const UNIX_MAX_WRITE: usize = 0x1ffff;
+
+/// A buffer that grew past this is freed once written out (a large
+/// transaction does not keep its memory).
+const KEEP_CAPACITY: usize = 1 << 20;
+
+/// SQLite's default VFS, set before this one is registered (so before any
+/// of its functions can run) and never changed after.
+static BASE: AtomicPtr<ffi::sqlite3_vfs> = AtomicPtr::new(ptr::null_mut());
+
+/// A log file: SQLite's file object (its methods ours), the writes held,
+/// then SQLite's own file for it at [`real_offset`].
+#[repr(C)]
+struct LogFile {
+    base: ffi::sqlite3_file,
+    held: Vec<u8>,
+    /// Where in the file the held bytes go.
+    at: i64,
+}
+
+/// Where the underlying file starts within the space SQLite allocates.
+const fn real_offset() -> usize {
+    size_of::<LogFile>().div_ceil(16) * 16
+}
+
+/// Registers the VFS (not as the default). Must run after the library's
+/// `sqlite3_config` calls (registering initializes SQLite), once per
+/// process (`library::configure`).
+pub(crate) fn register() -> Result<(), String> {
+    // SAFETY: with NULL, sqlite3_vfs_find returns the default VFS, which
+    // SQLite keeps for the life of the process.
+    let base = unsafe { ffi::sqlite3_vfs_find(ptr::null()) };
+    if base.is_null() {
+        return Err("SQLite has no default VFS".into());
+    }
+    BASE.store(base, Ordering::Release);
+    // SAFETY: base is SQLite's default VFS (above).
+    let (base_size, max_path) = unsafe { ((*base).szOsFile, (*base).mxPathname) };
+    let own = c_int::try_from(real_offset()).map_err(|e| e.to_string())?;
+    // SQLite keeps a pointer to a registered VFS until it is unregistered,
+    // which never happens: leaked on purpose, once per process.
+    let vfs: &'static mut ffi::sqlite3_vfs = Box::leak(Box::new(ffi::sqlite3_vfs {
+        iVersion: 2,
+        szOsFile: own + base_size,
+        mxPathname: max_path,
+        pNext: ptr::null_mut(),
+        zName: NAME.as_ptr(),
+        pAppData: ptr::null_mut(),
+        xOpen: Some(open),
+        xDelete: Some(delete),
+        xAccess: Some(access),
+        xFullPathname: Some(full_pathname),
+        xDlOpen: Some(dl_open),
+        xDlError: Some(dl_error),
+        xDlSym: Some(dl_sym),
+        xDlClose: Some(dl_close),
+        xRandomness: Some(randomness),
+        xSleep: Some(sleep),
+        xCurrentTime: Some(current_time),
+        xGetLastError: Some(get_last_error),
+        xCurrentTimeInt64: Some(current_time_int64),
+        xSetSystemCall: None,
+        xGetSystemCall: None,
+        xNextSystemCall: None,
+    }));
+    // SAFETY: vfs is fully initialized and lives as long as the process.
+    let rc = unsafe { ffi::sqlite3_vfs_register(vfs, 0) };
+    if rc != ffi::SQLITE_OK {
+        return Err(format!("sqlite3_vfs_register: {rc}"));
+    }
+    Ok(())
+}
+
+/// The default VFS.
+fn base() -> *mut ffi::sqlite3_vfs {
+    BASE.load(Ordering::Acquire)
+}
+
+static LOG_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
+    iVersion: 3,
+    xClose: Some(close),
+    xRead: Some(read),
+    xWrite: Some(write),
+    xTruncate: Some(truncate),
+    xSync: Some(sync),
+    xFileSize: Some(file_size),
+    xLock: Some(lock),
+    xUnlock: Some(unlock),
+    xCheckReservedLock: Some(check_reserved_lock),
+    xFileControl: Some(file_control),
+    xSectorSize: Some(sector_size),
+    xDeviceCharacteristics: Some(device_characteristics),
+    xShmMap: Some(shm_map),
+    xShmLock: Some(shm_lock),
+    xShmBarrier: Some(shm_barrier),
+    xShmUnmap: Some(shm_unmap),
+    xFetch: Some(fetch),
+    xUnfetch: Some(unfetch),
+};
+
+// SAFETY (for every function below): SQLite calls a file's methods only
+// on the file object its VFS opened, one call at a time per file (a file
+// belongs to one connection, used by one thread at a time). A log file's
+// object is a `LogFile` whose `held` and `at` `open` initialized, followed
+// at `real_offset` by the default VFS's open file.
+
+/// SQLite's own file under a log file.
+unsafe fn real(file: *mut ffi::sqlite3_file) -> *mut ffi::sqlite3_file {
+    unsafe { file.cast::<u8>().add(real_offset()).cast() }
+}
+
+/// The underlying file's methods (set: it opened).
+unsafe fn methods(file: *mut ffi::sqlite3_file) -> &'static ffi::sqlite3_io_methods {
+    unsafe { &*(*real(file)).pMethods }
+}
+
+/// Writes the held bytes out; SQLite's result code. They are dropped
+/// either way: a failed write fails the call that asked for it (the
+/// commit's sync, at the latest), and SQLite then rolls back.
+unsafe fn flush(file: *mut ffi::sqlite3_file) -> c_int {
+    unsafe {
+        let write = methods(file).xWrite.expect("a file can write");
+        let log = &mut *file.cast::<LogFile>();
+        let mut rc = ffi::SQLITE_OK;
+        let mut at = log.at;
+        for piece in log.held.chunks(UNIX_MAX_WRITE) {
+            // At most UNIX_MAX_WRITE bytes, so it fits.
+            rc = write(real(file), piece.as_ptr().cast(), piece.len() as c_int, at);
+            if rc != ffi::SQLITE_OK {
+                break;
+            }
+            at += piece.len() as i64;
+        }
+        log.held.clear();
+        if log.held.capacity() > KEEP_CAPACITY {
+            log.held = Vec::new();
+        }
+        rc
+    }
+}
+
+/// Runs `then` on the underlying file once the held bytes are out.
+unsafe fn flushed(file: *mut ffi::sqlite3_file, then: impl FnOnce() -> c_int) -> c_int {
+    match unsafe { flush(file) } {
+        ffi::SQLITE_OK => then(),
+        failed => failed,
+    }
+}
+
+unsafe extern "C" fn open(
+    _vfs: *mut ffi::sqlite3_vfs,
+    name: ffi::sqlite3_filename,
+    file: *mut ffi::sqlite3_file,
+    flags: c_int,
+    out_flags: *mut c_int,
+) -> c_int {
+    unsafe {
+        let base = base();
+        let open = (*base).xOpen.expect("a VFS can open");
+        if flags & ffi::SQLITE_OPEN_WAL == 0 {
+            // Not the log: SQLite's file as it is, in the space given.
+            return open(base, name, file, flags, out_flags);
+        }
+        // Unset until the file is open: SQLite then will not close it.
+        (*file).pMethods = ptr::null();
+        let rc = open(base, name, real(file), flags, out_flags);
+        if rc != ffi::SQLITE_OK {
+            return rc;
+        }
+        let log = file.cast::<LogFile>();
+        ptr::addr_of_mut!((*log).held).write(Vec::new());
+        ptr::addr_of_mut!((*log).at).write(0);
+        (*file).pMethods = &LOG_METHODS;
+        rc
+    }
+}
+
+unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
+    unsafe {
+        let flushed = flush(file);
+        let closed = (methods(file).xClose.expect("a file can close"))(real(file));
+        ptr::drop_in_place(ptr::addr_of_mut!((*file.cast::<LogFile>()).held));
+        if flushed == ffi::SQLITE_OK {
+            closed
+        } else {
+            flushed
+        }
+    }
+}
+
+unsafe extern "C" fn read(
+    file: *mut ffi::sqlite3_file,
+    buf: *mut c_void,
+    amount: c_int,
+    offset: i64,
+) -> c_int {
+    unsafe {
+        flushed(file, || {
+            (methods(file).xRead.expect("a file can read"))(real(file), buf, amount, offset)
+        })
+    }
+}
+
+unsafe extern "C" fn write(
+    file: *mut ffi::sqlite3_file,
+    buf: *const c_void,
+    amount: c_int,
+    offset: i64,
+) -> c_int {
+    unsafe {
+        let Ok(length) = usize::try_from(amount) else {
+            return ffi::SQLITE_IOERR_WRITE;
+        };
+        let (held, at) = {
+            let log = &*file.cast::<LogFile>();
+            (log.held.len(), log.at)
+        };
+        if held == 0 || offset != at + held as i64 || held + length > MAX_HELD {
+            let rc = flush(file);
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+            (*file.cast::<LogFile>()).at = offset;
+        }
+        let bytes = std::slice::from_raw_parts(buf.cast::<u8>(), length);
+        (*file.cast::<LogFile>()).held.extend_from_slice(bytes);
+        ffi::SQLITE_OK
+    }
+}
+
+unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
+    unsafe {
+        flushed(file, || {
+            (methods(file).xTruncate.expect("a file can truncate"))(real(file), size)
+        })
+    }
+}
+
+unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
+    unsafe {
+        flushed(file, || {
+            (methods(file).xSync.expect("a file can sync"))(real(file), flags)
+        })
+    }
+}
+
+unsafe extern "C" fn file_size(file: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
+    unsafe {
+        flushed(file, || {
+            (methods(file).xFileSize.expect("a file has a size"))(real(file), size)
+        })
+    }
+}
+
+unsafe extern "C" fn lock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
+    unsafe { (methods(file).xLock.expect("a file can lock"))(real(file), level) }
+}
+
+unsafe extern "C" fn unlock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
+    unsafe { (methods(file).xUnlock.expect("a file can unlock"))(real(file), level) }
+}
+
+unsafe extern "C" fn check_reserved_lock(file: *mut ffi::sqlite3_file, out: *mut c_int) -> c_int {
+    unsafe { (methods(file).xCheckReservedLock.expect("a file has locks"))(real(file), out) }
+}
+
+unsafe extern "C" fn file_control(
+    file: *mut ffi::sqlite3_file,
+    op: c_int,
+    arg: *mut c_void,
+) -> c_int {
+    unsafe {
+        flushed(file, || {
+            (methods(file).xFileControl.expect("a file has controls"))(real(file), op, arg)
+        })
+    }
+}
+
+unsafe extern "C" fn sector_size(file: *mut ffi::sqlite3_file) -> c_int {
+    unsafe { (methods(file).xSectorSize.expect("a file has sectors"))(real(file)) }
+}
+
+unsafe extern "C" fn device_characteristics(file: *mut ffi::sqlite3_file) -> c_int {
+    unsafe {
+        (methods(file)
+            .xDeviceCharacteristics
+            .expect("a file has a device"))(real(file))
+    }
+}
+
+unsafe extern "C" fn shm_map(
+    file: *mut ffi::sqlite3_file,
+    page: c_int,
+    size: c_int,
+    extend: c_int,
+    out: *mut *mut c_void,
+) -> c_int {
+    unsafe {
+        match methods(file).xShmMap {
+            Some(map) => map(real(file), page, size, extend, out),
+            None => ffi::SQLITE_IOERR,
+        }
+    }
+}
+
+unsafe extern "C" fn shm_lock(
+    file: *mut ffi::sqlite3_file,
+    offset: c_int,
+    n: c_int,
+    flags: c_int,
+) -> c_int {
+    unsafe {
+        match methods(file).xShmLock {
+            Some(lock) => lock(real(file), offset, n, flags),
+            None => ffi::SQLITE_IOERR,
+        }
+    }
+}
+
+unsafe extern "C" fn shm_barrier(file: *mut ffi::sqlite3_file) {
+    unsafe {
+        if let Some(barrier) = methods(file).xShmBarrier {
+            barrier(real(file));
+        }
+    }
+}
+
+unsafe extern "C" fn shm_unmap(file: *mut ffi::sqlite3_file, delete: c_int) -> c_int {
+    unsafe {
+        match methods(file).xShmUnmap {
+            Some(unmap) => unmap(real(file), delete),
+            None => ffi::SQLITE_OK,
+        }
+    }
+}
+
+unsafe extern "C" fn fetch(
+    file: *mut ffi::sqlite3_file,
+    offset: i64,
+    amount: c_int,
+    out: *mut *mut c_void,
+) -> c_int {
+    unsafe {
+        flushed(file, || match methods(file).xFetch {
+            Some(fetch) => fetch(real(file), offset, amount, out),
+            None => {
+                // Nothing mapped: SQLite reads with xRead instead.
+                *out = ptr::null_mut();
+                ffi::SQLITE_OK
+            }
+        })
+    }
+}
+
+unsafe extern "C" fn unfetch(
+    file: *mut ffi::sqlite3_file,
+    offset: i64,
+    page: *mut c_void,
+) -> c_int {
+    unsafe {
+        match methods(file).xUnfetch {
+            Some(unfetch) => unfetch(real(file), offset, page),
+            None => ffi::SQLITE_OK,
+        }
+    }
+}
+
+// The VFS's own calls, handed to the default VFS.
+
+unsafe extern "C" fn delete(
+    _vfs: *mut ffi::sqlite3_vfs,
+    name: *const c_char,
+    sync_dir: c_int,
+) -> c_int {
+    unsafe { ((*base()).xDelete.expect("a VFS can delete"))(base(), name, sync_dir) }
+}
+
+unsafe extern "C" fn access(
+    _vfs: *mut ffi::sqlite3_vfs,
+    name: *const c_char,
+    flags: c_int,
+    out: *mut c_int,
+) -> c_int {
+    unsafe { ((*base()).xAccess.expect("a VFS can look"))(base(), name, flags, out) }
+}
+
+unsafe extern "C" fn full_pathname(
+    _vfs: *mut ffi::sqlite3_vfs,
+    name: *const c_char,
+    n: c_int,
+    out: *mut c_char,
+) -> c_int {
+    unsafe { ((*base()).xFullPathname.expect("a VFS has paths"))(base(), name, n, out) }
+}
+
+unsafe extern "C" fn dl_open(_vfs: *mut ffi::sqlite3_vfs, name: *const c_char) -> *mut c_void {
+    unsafe {
+        match (*base()).xDlOpen {
+            Some(open) => open(base(), name),
+            None => ptr::null_mut(),
+        }
+    }
+}
+
+unsafe extern "C" fn dl_error(_vfs: *mut ffi::sqlite3_vfs, n: c_int, out: *mut c_char) {
+    unsafe {
+        if let Some(error) = (*base()).xDlError {
+            error(base(), n, out);
+        }
+    }
+}
+
+type DlSymbol = unsafe extern "C" fn(*mut ffi::sqlite3_vfs, *mut c_void, *const c_char);
+
+unsafe extern "C" fn dl_sym(
+    _vfs: *mut ffi::sqlite3_vfs,
+    handle: *mut c_void,
+    symbol: *const c_char,
+) -> Option<DlSymbol> {
+    unsafe { (*base()).xDlSym.and_then(|sym| sym(base(), handle, symbol)) }
+}
+
+unsafe extern "C" fn dl_close(_vfs: *mut ffi::sqlite3_vfs, handle: *mut c_void) {
+    unsafe {
+        if let Some(close) = (*base()).xDlClose {
+            close(base(), handle);
+        }
+    }
+}
+
+unsafe extern "C" fn randomness(_vfs: *mut ffi::sqlite3_vfs, n: c_int, out: *mut c_char) -> c_int {
+    unsafe { ((*base()).xRandomness.expect("a VFS has randomness"))(base(), n, out) }
+}
+
+unsafe extern "C" fn sleep(_vfs: *mut ffi::sqlite3_vfs, microseconds: c_int) -> c_int {
+    unsafe { ((*base()).xSleep.expect("a VFS can sleep"))(base(), microseconds) }
+}
+
+unsafe extern "C" fn current_time(_vfs: *mut ffi::sqlite3_vfs, out: *mut f64) -> c_int {
+    unsafe { ((*base()).xCurrentTime.expect("a VFS has a clock"))(base(), out) }
+}
+
+unsafe extern "C" fn get_last_error(
+    _vfs: *mut ffi::sqlite3_vfs,
+    n: c_int,
+    out: *mut c_char,
+) -> c_int {
+    unsafe {
+        match (*base()).xGetLastError {
+            Some(error) => error(base(), n, out),
+            None => 0,
+        }
+    }
+}
+
+unsafe extern "C" fn current_time_int64(_vfs: *mut ffi::sqlite3_vfs, out: *mut i64) -> c_int {
+    unsafe {
+        match (*base()).xCurrentTimeInt64 {
+            Some(now) => now(base(), out),
+            None => ffi::SQLITE_ERROR,
+        }
+    }
+}

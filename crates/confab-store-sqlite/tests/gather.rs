@@ -1,0 +1,177 @@
+//! The writer's connection gathers its log writes (`src/gather.rs`): a
+//! commit's frames reach the file in a few calls, and all of them before
+//! the commit returns — another connection (SQLite's default VFS, its own
+//! file descriptors) reads every committed row, and a process that stops
+//! without closing leaves a log SQLite recovers whole.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use confab_store_sqlite::open_writer;
+use rusqlite::{Connection, OpenFlags, params};
+
+/// The tests count this process's write calls; one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn folder(name: &str) -> PathBuf {
+    let folder = std::env::temp_dir().join(format!("confab-gather-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("a folder");
+    folder
+}
+
+/// A reader on SQLite's default VFS.
+fn reader(path: &Path) -> Connection {
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("a reader")
+}
+
+/// Rows and the sum of their bytes, as `reader` sees them.
+fn rows(conn: &Connection) -> (i64, i64) {
+    conn.query_row(
+        "SELECT count(*), coalesce(sum(length(body)), 0) FROM t",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .expect("the rows")
+}
+
+/// Write calls this process made so far (Linux's `syscw`).
+fn write_calls() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").expect("/proc/self/io");
+    io.lines()
+        .find_map(|line| line.strip_prefix("syscw: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("syscw")
+}
+
+#[test]
+fn every_commit_is_in_the_file_when_it_returns() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let folder = folder("commits");
+    let path = folder.join("c.db");
+    let writer = open_writer(&path).expect("the writer");
+    writer
+        .execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
+        .expect("a table");
+    let reader = reader(&path);
+    for round in 1..=40_i64 {
+        // One row, then a few pages' worth: commits of one frame and of many.
+        let count = if round % 2 == 0 { 1 } else { 30 };
+        let tx = writer.unchecked_transaction().expect("a transaction");
+        for _ in 0..count {
+            tx.execute("INSERT INTO t(body) VALUES (randomblob(?1))", params![3000])
+                .expect("a row");
+        }
+        tx.commit().expect("a commit");
+        let expected: (i64, i64) = writer
+            .query_row("SELECT count(*), sum(length(body)) FROM t", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .expect("the writer's rows");
+        assert_eq!(rows(&reader), expected, "round {round}");
+    }
+    let check: String = reader
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .expect("a check");
+    assert_eq!(check, "ok");
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// 600 pages in one commit go out in well under 600 write calls (SQLite's
+/// own VFS makes two per page: a frame's header, then the page).
+#[test]
+fn a_commit_writes_its_log_in_few_calls() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let folder = folder("calls");
+    let path = folder.join("c.db");
+    let writer = open_writer(&path).expect("the writer");
+    writer
+        .execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
+        .expect("a table");
+    let tx = writer.unchecked_transaction().expect("a transaction");
+    for _ in 0..600 {
+        tx.execute("INSERT INTO t(body) VALUES (randomblob(3000))", [])
+            .expect("a row");
+    }
+    let before = write_calls();
+    tx.commit().expect("a commit");
+    let calls = write_calls() - before;
+    // 600 frames of 4,120 bytes in pieces of at most 128 KiB: 19 calls.
+    assert!(calls <= 40, "{calls} write calls for a commit of 600 pages");
+    assert_eq!(rows(&reader(&path)), (600, 600 * 3000));
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// The child half of the next test: writes, then ends the process without
+/// closing the connection (no checkpoint, the log left as a crash would).
+#[test]
+fn child_writes_then_stops() {
+    let Ok(path) = std::env::var("CONFAB_GATHER_CHILD_DB") else {
+        return;
+    };
+    let writer = open_writer(Path::new(&path)).expect("the writer");
+    // A small page cache: a large transaction spills pages into the log
+    // before its commit and writes some of them again (SQLite then
+    // rewrites their frames in place and their checksums at commit).
+    writer
+        .execute_batch("PRAGMA cache_size = 20; CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
+        .expect("a table");
+    for round in 0..5_i64 {
+        let tx = writer.unchecked_transaction().expect("a transaction");
+        for i in 0..400_i64 {
+            tx.execute(
+                "INSERT INTO t(id, body) VALUES (?1, randomblob(2000))",
+                [round * 1000 + i],
+            )
+            .expect("a row");
+        }
+        // Rewrite the first rows: pages already in the log this transaction.
+        tx.execute(
+            "UPDATE t SET body = randomblob(1500) WHERE id BETWEEN ?1 AND ?1 + 99",
+            [round * 1000],
+        )
+        .expect("an update");
+        tx.commit().expect("a commit");
+    }
+    // A last transaction left open: its spilled frames must not count.
+    let tx = writer.unchecked_transaction().expect("a transaction");
+    for i in 0..400_i64 {
+        tx.execute(
+            "INSERT INTO t(id, body) VALUES (?1, randomblob(2000))",
+            [900_000 + i],
+        )
+        .expect("a row");
+    }
+    std::process::exit(0);
+}
+
+#[test]
+fn a_log_left_by_a_stopped_process_recovers_whole() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let folder = folder("stopped");
+    let path = folder.join("c.db");
+    let child = Command::new(std::env::current_exe().expect("this test binary"))
+        .args(["--exact", "child_writes_then_stops"])
+        .env("CONFAB_GATHER_CHILD_DB", &path)
+        .output()
+        .expect("the child");
+    assert!(
+        child.status.success(),
+        "the child: {}\n{}{}",
+        child.status,
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let wal = std::fs::metadata(folder.join("c.db-wal"))
+        .expect("the log the child left")
+        .len();
+    assert!(wal > 0, "the child left an empty log");
+    let reader = Connection::open(&path).expect("a reader");
+    let check: String = reader
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .expect("a check");
+    assert_eq!(check, "ok");
+    assert_eq!(rows(&reader), (5 * 400, 5 * (300 * 2000 + 100 * 1500)));
+    let _ = std::fs::remove_dir_all(&folder);
+}
