@@ -12,7 +12,8 @@
 //! Raw limit: on another fresh database made the same way (the same
 //! migrations, so the same full-text index and triggers), the server stopped,
 //! the rows a contact message writes written directly: on SQLite plain
-//! batched inserts with the server's pragmas (WAL, `synchronous=FULL`) and
+//! batched inserts on a connection opened as the server's writer is (its
+//! pragmas — WAL, `synchronous=FULL` — and its log-gathering VFS) and
 //! SQLite's automatic checkpoint at the size the server starts its own
 //! (`raw_sqlite`), on PostgreSQL pgbench
 //! (`raw_postgres`).

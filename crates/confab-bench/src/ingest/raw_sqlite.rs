@@ -1,5 +1,6 @@
 //! SQLite's raw limit: plain batched inserts of the rows a contact message
-//! writes, with the server's pragmas, on a file made like the server's.
+//! writes, on a connection opened as the server's writer is (pragmas, VFS),
+//! on a file made like the server's.
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -199,8 +199,9 @@ pub fn markdown(ctx: &Setup, settings: &Settings, rows: &[Row]) -> String {
     let raw = if sqlite {
         format!(
             "a second fresh file made the same way (the same migrations, so the same FTS5 \
-             index and triggers), the server stopped, then plain inserts with the server's \
-             pragmas (WAL, `synchronous=FULL`) and SQLite's automatic checkpoint every {} \
+             index and triggers), the server stopped, then plain inserts on a connection \
+             opened as the server's writer is (its pragmas — WAL, `synchronous=FULL` — and \
+             its VFS, which gathers the log's writes) and SQLite's automatic checkpoint every {} \
              pages of log (the server starts its checkpoints at that size, on a thread of \
              its own) in transactions of {} messages, each writing \
              what the server writes for a contact message: the message and its FTS5 row, \
