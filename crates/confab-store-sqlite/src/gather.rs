@@ -6,22 +6,32 @@
 //! taking the file's lock, marking its buffers dirty (a frame of 4,120
 //! bytes straddles two of the OS's pages) and updating the file's times.
 //! Under contact-message ingest those calls were a fifth of the writer
-//! thread's CPU (docs/benchmarks.md). Here the log's writes are held in
-//! memory while each one starts where the one before ended, and written
-//! out before anything else touches the file: a sync (at
-//! `synchronous=FULL` a commit ends with one, and SQLite tells other
-//! connections of the commit only after it), a read, a size, a truncate,
-//! a file control, a write elsewhere, its close, or when 4 MiB are held.
-//! Nothing is acknowledged earlier than before, and nothing is synced
-//! less: durability is SQLite's own.
+//! thread's CPU (docs/benchmarks.md).
 //!
-//! Only connections at `synchronous=FULL` may use it: at `NORMAL` a commit
-//! ends without a sync, and other connections could be told of frames
-//! still held here. [`crate::library::open_writer`] opens the writer's
-//! connection with it and checks the setting; every other connection uses
-//! SQLite's default VFS. Files other than the log are SQLite's own,
-//! untouched (opened straight into the space this VFS asks for).
+//! Writes are held only during a `COMMIT` run by [`commit`] on this
+//! thread; every other write goes straight to the file, as without this
+//! VFS (a page spilled into the log mid-transaction, say, which a rollback
+//! would leave behind). Within the commit, the log's writes are held while
+//! each one starts where the one before ended and written out in pieces
+//! before anything else touches the log: the commit's sync (at
+//! `synchronous=FULL` every commit ends with one, and SQLite tells other
+//! connections of a commit only after it), a read, a size, a truncate, a
+//! file control, a write elsewhere, its close, or once 4 MiB are held.
+//! Nothing is acknowledged or shown to a reader earlier than before, and
+//! nothing is synced less: durability is SQLite's own. A piece that fails
+//! to go out stays held (the next step that needs it tries again, and the
+//! sync fails if it still cannot); what a failed commit leaves held is
+//! dropped with the transaction SQLite rolls back.
+//!
+//! Connections that use it must run at `synchronous=FULL` with
+//! power-safe overwrite (SQLite's default on `unix`; without it the end of
+//! a commit's last frame is written after the sync):
+//! [`crate::library::open_writer`] opens the writer's connection with it
+//! and checks both. Every other connection uses SQLite's default VFS.
+//! Files other than the log are SQLite's own, untouched (opened straight
+//! into the space this VFS asks for).
 
+use std::cell::Cell;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -46,6 +56,38 @@ const KEEP_CAPACITY: usize = 1 << 20;
 /// SQLite's default VFS, set before this one is registered (so before any
 /// of its functions can run) and never changed after.
 static BASE: AtomicPtr<ffi::sqlite3_vfs> = AtomicPtr::new(ptr::null_mut());
+
+thread_local! {
+    /// Whether this thread is in [`commit`].
+    static COMMITTING: Cell<bool> = const { Cell::new(false) };
+    /// The log whose writes this thread's commit holds, if any.
+    static HOLDING: Cell<*mut ffi::sqlite3_file> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// Runs `COMMIT` on `conn` with its log's writes gathered.
+pub(crate) fn commit(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    COMMITTING.set(true);
+    let result = conn.execute_batch("COMMIT");
+    COMMITTING.set(false);
+    let held = HOLDING.replace(ptr::null_mut());
+    if !held.is_null() {
+        // SAFETY: HOLDING names an open log of this thread's connection,
+        // set by `write` during this commit and unset by `close`.
+        unsafe {
+            if result.is_ok() {
+                // Not reached at synchronous=FULL with power-safe overwrite
+                // (open_writer checks both): the sync wrote everything.
+                let _ = flush(held);
+            } else {
+                // The commit failed and SQLite rolled the transaction back:
+                // what it wrote for it was never to be read.
+                let log = &mut *held.cast::<LogFile>();
+                log.held.clear();
+            }
+        }
+    }
+    result
+}
 
 /// A log file: SQLite's file object (its methods ours), the writes held,
 /// then SQLite's own file for it at [`real_offset`].
@@ -153,26 +195,42 @@ unsafe fn methods(file: *mut ffi::sqlite3_file) -> &'static ffi::sqlite3_io_meth
     unsafe { &*(*real(file)).pMethods }
 }
 
-/// Writes the held bytes out; SQLite's result code. They are dropped
-/// either way: a failed write fails the call that asked for it (the
-/// commit's sync, at the latest), and SQLite then rolls back.
+/// Writes the held bytes out; SQLite's result code. What fails to go out
+/// stays held, so the call that next needs it (the commit's sync, at the
+/// latest) tries again and fails if it still cannot.
 unsafe fn flush(file: *mut ffi::sqlite3_file) -> c_int {
     unsafe {
         let write = methods(file).xWrite.expect("a file can write");
         let log = &mut *file.cast::<LogFile>();
         let mut rc = ffi::SQLITE_OK;
-        let mut at = log.at;
+        let mut written = 0;
+        #[cfg(test)]
+        if tests::FAILING.get() > 0 {
+            tests::FAILING.set(tests::FAILING.get() - 1);
+            return ffi::SQLITE_IOERR_WRITE;
+        }
         for piece in log.held.chunks(UNIX_MAX_WRITE) {
             // At most UNIX_MAX_WRITE bytes, so it fits.
-            rc = write(real(file), piece.as_ptr().cast(), piece.len() as c_int, at);
+            rc = write(
+                real(file),
+                piece.as_ptr().cast(),
+                piece.len() as c_int,
+                log.at + written as i64,
+            );
             if rc != ffi::SQLITE_OK {
                 break;
             }
-            at += piece.len() as i64;
+            written += piece.len();
         }
-        log.held.clear();
-        if log.held.capacity() > KEEP_CAPACITY {
-            log.held = Vec::new();
+        log.held.drain(..written);
+        log.at += written as i64;
+        if log.held.is_empty() {
+            if log.held.capacity() > KEEP_CAPACITY {
+                log.held = Vec::new();
+            }
+            if HOLDING.get() == file {
+                HOLDING.set(ptr::null_mut());
+            }
         }
         rc
     }
@@ -218,6 +276,9 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     unsafe {
         let flushed = flush(file);
         let closed = (methods(file).xClose.expect("a file can close"))(real(file));
+        if HOLDING.get() == file {
+            HOLDING.set(ptr::null_mut());
+        }
         ptr::drop_in_place(ptr::addr_of_mut!((*file.cast::<LogFile>()).held));
         if flushed == ffi::SQLITE_OK {
             closed
@@ -254,15 +315,25 @@ unsafe extern "C" fn write(
             let log = &*file.cast::<LogFile>();
             (log.held.len(), log.at)
         };
-        if held == 0 || offset != at + held as i64 || held + length > MAX_HELD {
+        if held == 0 || !COMMITTING.get() || offset != at + held as i64 || held + length > MAX_HELD
+        {
             let rc = flush(file);
             if rc != ffi::SQLITE_OK {
                 return rc;
+            }
+            if !COMMITTING.get() {
+                return (methods(file).xWrite.expect("a file can write"))(
+                    real(file),
+                    buf,
+                    amount,
+                    offset,
+                );
             }
             (*file.cast::<LogFile>()).at = offset;
         }
         let bytes = std::slice::from_raw_parts(buf.cast::<u8>(), length);
         (*file.cast::<LogFile>()).held.extend_from_slice(bytes);
+        HOLDING.set(file);
         ffi::SQLITE_OK
     }
 }
@@ -498,5 +569,66 @@ unsafe extern "C" fn current_time_int64(_vfs: *mut ffi::sqlite3_vfs, out: *mut i
             Some(now) => now(base(), out),
             None => ffi::SQLITE_ERROR,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use rusqlite::{Connection, OpenFlags};
+
+    thread_local! {
+        /// Held writes that fail to go out before one does.
+        pub(super) static FAILING: Cell<u32> = const { Cell::new(0) };
+    }
+
+    fn rows(path: &std::path::Path) -> (i64, String) {
+        let reader =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("a reader");
+        let count = reader
+            .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+            .expect("a count");
+        let check = reader
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .expect("a check");
+        (count, check)
+    }
+
+    /// A commit whose held writes cannot go out fails, leaves nothing a
+    /// reader sees, and the next commit goes out whole.
+    #[test]
+    fn a_commit_whose_writes_fail_changes_nothing() {
+        let folder =
+            std::env::temp_dir().join(format!("confab-gather-fail-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(&folder).expect("a folder");
+        let path = folder.join("c.db");
+        let writer = crate::library::open_writer(&path).expect("the writer");
+        writer
+            .execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
+            .expect("a table");
+        let insert = |n: usize| {
+            let tx = writer.unchecked_transaction().expect("a transaction");
+            for _ in 0..n {
+                tx.execute("INSERT INTO t(body) VALUES (randomblob(3000))", [])
+                    .expect("a row");
+            }
+            let result = super::commit(&tx);
+            if result.is_err() && !tx.is_autocommit() {
+                tx.rollback().expect("a rollback");
+            }
+            result
+        };
+        insert(50).expect("a commit");
+        FAILING.set(1);
+        let failed = insert(80).expect_err("a commit whose writes fail");
+        assert_eq!(FAILING.get(), 0, "the failure was not reached");
+        assert!(failed.to_string().contains("disk I/O error"), "{failed}");
+        assert!(super::HOLDING.get().is_null());
+        assert_eq!(rows(&path), (50, "ok".into()));
+        insert(30).expect("a commit after");
+        assert_eq!(rows(&path), (80, "ok".into()));
+        let _ = std::fs::remove_dir_all(&folder);
     }
 }

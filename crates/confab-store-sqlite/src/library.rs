@@ -68,15 +68,40 @@ pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
         Connection::open(path)?
     };
     conn.execute_batch(WRITER_PRAGMAS)?;
-    // The gathering VFS relies on every commit ending with a sync.
+    // The gathering VFS relies on every commit ending with a sync after
+    // its last write (no sector padding written after it).
     let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
     if synchronous < 2 {
-        return Err(rusqlite::Error::SqliteFailure(
-            ffi::Error::new(ffi::SQLITE_MISUSE),
-            Some(format!(
-                "the writer needs synchronous = FULL, has {synchronous}"
-            )),
+        return Err(misuse(format!(
+            "the writer needs synchronous = FULL, has {synchronous}"
+        )));
+    }
+    let mut powersafe: std::ffi::c_int = -1;
+    // SAFETY: the handle is this open connection's; with -1 the file
+    // control only reports the setting into the int given.
+    let rc = unsafe {
+        ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_POWERSAFE_OVERWRITE,
+            (&raw mut powersafe).cast(),
+        )
+    };
+    if rc != ffi::SQLITE_OK || powersafe != 1 {
+        return Err(misuse(
+            "the writer needs power-safe overwrite (psow) on".into(),
         ));
     }
     Ok(conn)
+}
+
+/// Runs `COMMIT` on a connection [`open_writer`] opened, with its log's
+/// writes gathered ([`crate::gather`]). Public for the ingest benchmark's
+/// raw loop.
+pub fn commit(conn: &Connection) -> rusqlite::Result<()> {
+    crate::gather::commit(conn)
+}
+
+fn misuse(message: String) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_MISUSE), Some(message))
 }

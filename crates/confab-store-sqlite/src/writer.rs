@@ -423,7 +423,9 @@ fn run_batch(
     );
     let finished = match batch.poisoned {
         Some(error) => Err(error),
-        None if batch.any_ok => exec(conn, "COMMIT").map(|()| true),
+        None if batch.any_ok => crate::gather::commit(conn)
+            .map_err(|e| e.to_string())
+            .map(|()| true),
         None => exec(conn, "ROLLBACK").map(|()| false),
     };
     match finished {

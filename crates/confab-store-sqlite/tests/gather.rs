@@ -2,13 +2,15 @@
 //! commit's frames reach the file in a few calls, and all of them before
 //! the commit returns — another connection (SQLite's default VFS, its own
 //! file descriptors) reads every committed row, and a process that stops
-//! without closing leaves a log SQLite recovers whole.
+//! without closing leaves a log SQLite recovers whole; what a transaction
+//! spills into the log before a rollback is written at once, as SQLite
+//! writes it, not later over another connection's commit.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use confab_store_sqlite::open_writer;
+use confab_store_sqlite::{commit, open_writer};
 use rusqlite::{Connection, OpenFlags, params};
 
 /// The tests count this process's write calls; one at a time.
@@ -63,7 +65,8 @@ fn every_commit_is_in_the_file_when_it_returns() {
             tx.execute("INSERT INTO t(body) VALUES (randomblob(?1))", params![3000])
                 .expect("a row");
         }
-        tx.commit().expect("a commit");
+        commit(&tx).expect("a commit");
+        drop(tx);
         let expected: (i64, i64) = writer
             .query_row("SELECT count(*), sum(length(body)) FROM t", [], |row| {
                 Ok((row.get(0)?, row.get(1)?))
@@ -95,7 +98,8 @@ fn a_commit_writes_its_log_in_few_calls() {
             .expect("a row");
     }
     let before = write_calls();
-    tx.commit().expect("a commit");
+    commit(&tx).expect("a commit");
+    drop(tx);
     let calls = write_calls() - before;
     // 600 frames of 4,120 bytes in pieces of at most 128 KiB: 19 calls.
     assert!(calls <= 40, "{calls} write calls for a commit of 600 pages");
@@ -173,5 +177,89 @@ fn a_log_left_by_a_stopped_process_recovers_whole() {
         .expect("a check");
     assert_eq!(check, "ok");
     assert_eq!(rows(&reader), (5 * 400, 5 * (300 * 2000 + 100 * 1500)));
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// A transaction that spilled pages into the log and rolled back, then
+/// another connection's commit, then the writer reads and commits again:
+/// nothing of the rolled-back transaction may reach the file after the
+/// other connection's frames (held spill writes, written out at the
+/// writer's next read, would overwrite them).
+#[test]
+fn a_rolled_back_spill_never_overwrites_another_commit() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let folder = folder("rollback");
+    let path = folder.join("c.db");
+    let writer = open_writer(&path).expect("the writer");
+    writer
+        .execute_batch("PRAGMA cache_size = 10; CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
+        .expect("a table");
+    let tx = writer.unchecked_transaction().expect("a transaction");
+    tx.execute("INSERT INTO t(body) VALUES (randomblob(2000))", [])
+        .expect("a row");
+    commit(&tx).expect("a commit");
+    drop(tx);
+    // The log copied back: the next transaction starts it over.
+    writer
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .expect("a checkpoint");
+    // Spills into the log (a small cache), then a rollback.
+    let tx = writer.unchecked_transaction().expect("a transaction");
+    for _ in 0..300 {
+        tx.execute("INSERT INTO t(body) VALUES (randomblob(2000))", [])
+            .expect("a row");
+    }
+    tx.rollback().expect("a rollback");
+    // Another connection (SQLite's default VFS) commits into the same log.
+    let other = Connection::open(&path).expect("another connection");
+    let tx = other.unchecked_transaction().expect("a transaction");
+    for _ in 0..300 {
+        tx.execute("INSERT INTO t(body) VALUES (randomblob(1500))", [])
+            .expect("a row");
+    }
+    tx.commit().expect("the other commit");
+    // The writer reads (from the log too) and commits again.
+    let seen: i64 = writer
+        .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+        .expect("a count");
+    assert_eq!(seen, 301);
+    let tx = writer.unchecked_transaction().expect("a transaction");
+    tx.execute("INSERT INTO t(body) VALUES (randomblob(1000))", [])
+        .expect("a row");
+    commit(&tx).expect("a commit");
+    drop(tx);
+    let reader = reader(&path);
+    let check: String = reader
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .expect("a check");
+    assert_eq!(check, "ok");
+    assert_eq!(rows(&reader), (302, 2000 + 300 * 1500 + 1000));
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// Writes outside `commit` go straight to the file: a transaction
+/// committed with a plain `COMMIT` makes as many calls as SQLite's own VFS.
+#[test]
+fn only_commit_gathers() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let folder = folder("plain");
+    let path = folder.join("c.db");
+    let writer = open_writer(&path).expect("the writer");
+    writer
+        .execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
+        .expect("a table");
+    let tx = writer.unchecked_transaction().expect("a transaction");
+    for _ in 0..100 {
+        tx.execute("INSERT INTO t(body) VALUES (randomblob(3000))", [])
+            .expect("a row");
+    }
+    let before = write_calls();
+    tx.commit().expect("a plain commit");
+    let calls = write_calls() - before;
+    assert!(
+        calls >= 200,
+        "{calls} write calls for 100 pages committed plainly"
+    );
+    assert_eq!(rows(&reader(&path)), (100, 100 * 3000));
     let _ = std::fs::remove_dir_all(&folder);
 }

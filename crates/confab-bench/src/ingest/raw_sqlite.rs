@@ -91,7 +91,9 @@ pub fn raw_limit(
                 event.execute(params![account, n, now_ms, event_data])?;
             }
         }
-        tx.commit()?;
+        // As the writer commits: the log's writes gathered.
+        confab_store_sqlite::commit(&tx)?;
+        drop(tx);
         if measured_from.is_some() {
             messages += batch as u64;
         }
