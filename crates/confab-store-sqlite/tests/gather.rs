@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use confab_store_sqlite::{commit, open_writer};
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags};
 
 /// The tests count this process's write calls; one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -38,6 +38,39 @@ fn rows(conn: &Connection) -> (i64, i64) {
     .expect("the rows")
 }
 
+/// A writer on a fresh file in its own folder, with the table `t`.
+fn writer_on_fresh_file(name: &str, pragmas: &str) -> (PathBuf, PathBuf, Connection) {
+    let folder = folder(name);
+    let path = folder.join("c.db");
+    let writer = open_writer(&path).expect("the writer");
+    writer
+        .execute_batch(&format!(
+            "{pragmas} CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)"
+        ))
+        .expect("a table");
+    (folder, path, writer)
+}
+
+/// Inserts `n` rows of `size` random bytes.
+fn insert(conn: &Connection, n: usize, size: i64) {
+    for _ in 0..n {
+        conn.execute("INSERT INTO t(body) VALUES (randomblob(?1))", [size])
+            .expect("a row");
+    }
+}
+
+/// Commits `n` rows of `size` bytes through [`commit`].
+fn commit_rows(writer: &Connection, n: usize, size: i64) {
+    let tx = writer.unchecked_transaction().expect("a transaction");
+    insert(&tx, n, size);
+    commit(&tx).expect("a commit");
+}
+
+fn integrity(conn: &Connection) -> String {
+    conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .expect("a check")
+}
+
 /// Write calls this process made so far (Linux's `syscw`).
 fn write_calls() -> u64 {
     let io = std::fs::read_to_string("/proc/self/io").expect("/proc/self/io");
@@ -50,23 +83,11 @@ fn write_calls() -> u64 {
 #[test]
 fn every_commit_is_in_the_file_when_it_returns() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let folder = folder("commits");
-    let path = folder.join("c.db");
-    let writer = open_writer(&path).expect("the writer");
-    writer
-        .execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
-        .expect("a table");
+    let (folder, path, writer) = writer_on_fresh_file("commits", "");
     let reader = reader(&path);
     for round in 1..=40_i64 {
         // One row, then a few pages' worth: commits of one frame and of many.
-        let count = if round % 2 == 0 { 1 } else { 30 };
-        let tx = writer.unchecked_transaction().expect("a transaction");
-        for _ in 0..count {
-            tx.execute("INSERT INTO t(body) VALUES (randomblob(?1))", params![3000])
-                .expect("a row");
-        }
-        commit(&tx).expect("a commit");
-        drop(tx);
+        commit_rows(&writer, if round % 2 == 0 { 1 } else { 30 }, 3000);
         let expected: (i64, i64) = writer
             .query_row("SELECT count(*), sum(length(body)) FROM t", [], |row| {
                 Ok((row.get(0)?, row.get(1)?))
@@ -74,10 +95,7 @@ fn every_commit_is_in_the_file_when_it_returns() {
             .expect("the writer's rows");
         assert_eq!(rows(&reader), expected, "round {round}");
     }
-    let check: String = reader
-        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
-        .expect("a check");
-    assert_eq!(check, "ok");
+    assert_eq!(integrity(&reader), "ok");
     let _ = std::fs::remove_dir_all(&folder);
 }
 
@@ -86,17 +104,9 @@ fn every_commit_is_in_the_file_when_it_returns() {
 #[test]
 fn a_commit_writes_its_log_in_few_calls() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let folder = folder("calls");
-    let path = folder.join("c.db");
-    let writer = open_writer(&path).expect("the writer");
-    writer
-        .execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
-        .expect("a table");
+    let (folder, path, writer) = writer_on_fresh_file("calls", "");
     let tx = writer.unchecked_transaction().expect("a transaction");
-    for _ in 0..600 {
-        tx.execute("INSERT INTO t(body) VALUES (randomblob(3000))", [])
-            .expect("a row");
-    }
+    insert(&tx, 600, 3000);
     let before = write_calls();
     commit(&tx).expect("a commit");
     drop(tx);
@@ -172,10 +182,7 @@ fn a_log_left_by_a_stopped_process_recovers_whole() {
         .len();
     assert!(wal > 0, "the child left an empty log");
     let reader = Connection::open(&path).expect("a reader");
-    let check: String = reader
-        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
-        .expect("a check");
-    assert_eq!(check, "ok");
+    assert_eq!(integrity(&reader), "ok");
     assert_eq!(rows(&reader), (5 * 400, 5 * (300 * 2000 + 100 * 1500)));
     let _ = std::fs::remove_dir_all(&folder);
 }
@@ -188,51 +195,29 @@ fn a_log_left_by_a_stopped_process_recovers_whole() {
 #[test]
 fn a_rolled_back_spill_never_overwrites_another_commit() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let folder = folder("rollback");
-    let path = folder.join("c.db");
-    let writer = open_writer(&path).expect("the writer");
-    writer
-        .execute_batch("PRAGMA cache_size = 10; CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
-        .expect("a table");
-    let tx = writer.unchecked_transaction().expect("a transaction");
-    tx.execute("INSERT INTO t(body) VALUES (randomblob(2000))", [])
-        .expect("a row");
-    commit(&tx).expect("a commit");
-    drop(tx);
+    let (folder, path, writer) = writer_on_fresh_file("rollback", "PRAGMA cache_size = 10;");
+    commit_rows(&writer, 1, 2000);
     // The log copied back: the next transaction starts it over.
     writer
         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
         .expect("a checkpoint");
     // Spills into the log (a small cache), then a rollback.
     let tx = writer.unchecked_transaction().expect("a transaction");
-    for _ in 0..300 {
-        tx.execute("INSERT INTO t(body) VALUES (randomblob(2000))", [])
-            .expect("a row");
-    }
+    insert(&tx, 300, 2000);
     tx.rollback().expect("a rollback");
     // Another connection (SQLite's default VFS) commits into the same log.
     let other = Connection::open(&path).expect("another connection");
     let tx = other.unchecked_transaction().expect("a transaction");
-    for _ in 0..300 {
-        tx.execute("INSERT INTO t(body) VALUES (randomblob(1500))", [])
-            .expect("a row");
-    }
+    insert(&tx, 300, 1500);
     tx.commit().expect("the other commit");
     // The writer reads (from the log too) and commits again.
     let seen: i64 = writer
         .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
         .expect("a count");
     assert_eq!(seen, 301);
-    let tx = writer.unchecked_transaction().expect("a transaction");
-    tx.execute("INSERT INTO t(body) VALUES (randomblob(1000))", [])
-        .expect("a row");
-    commit(&tx).expect("a commit");
-    drop(tx);
+    commit_rows(&writer, 1, 1000);
     let reader = reader(&path);
-    let check: String = reader
-        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
-        .expect("a check");
-    assert_eq!(check, "ok");
+    assert_eq!(integrity(&reader), "ok");
     assert_eq!(rows(&reader), (302, 2000 + 300 * 1500 + 1000));
     let _ = std::fs::remove_dir_all(&folder);
 }
@@ -242,17 +227,9 @@ fn a_rolled_back_spill_never_overwrites_another_commit() {
 #[test]
 fn only_commit_gathers() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let folder = folder("plain");
-    let path = folder.join("c.db");
-    let writer = open_writer(&path).expect("the writer");
-    writer
-        .execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
-        .expect("a table");
+    let (folder, path, writer) = writer_on_fresh_file("plain", "");
     let tx = writer.unchecked_transaction().expect("a transaction");
-    for _ in 0..100 {
-        tx.execute("INSERT INTO t(body) VALUES (randomblob(3000))", [])
-            .expect("a row");
-    }
+    insert(&tx, 100, 3000);
     let before = write_calls();
     tx.commit().expect("a plain commit");
     let calls = write_calls() - before;
