@@ -331,8 +331,21 @@ unsafe extern "C" fn write(
             }
             (*file.cast::<LogFile>()).at = offset;
         }
-        let bytes = std::slice::from_raw_parts(buf.cast::<u8>(), length);
-        (*file.cast::<LogFile>()).held.extend_from_slice(bytes);
+        let held = &mut (*file.cast::<LogFile>()).held;
+        if held.try_reserve(length).is_err() {
+            // No memory to hold it: written at once, as SQLite would.
+            let rc = flush(file);
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+            return (methods(file).xWrite.expect("a file can write"))(
+                real(file),
+                buf,
+                amount,
+                offset,
+            );
+        }
+        held.extend_from_slice(std::slice::from_raw_parts(buf.cast::<u8>(), length));
         HOLDING.set(file);
         ffi::SQLITE_OK
     }
