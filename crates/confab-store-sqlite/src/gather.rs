@@ -18,10 +18,11 @@
 //! connections of a commit only after it), a read, a size, a truncate, a
 //! file control, a write elsewhere, its close, or once 4 MiB are held.
 //! Nothing is acknowledged or shown to a reader earlier than before, and
-//! nothing is synced less: durability is SQLite's own. A piece that fails
-//! to go out stays held (the next step that needs it tries again, and the
-//! sync fails if it still cannot); what a failed commit leaves held is
-//! dropped with the transaction SQLite rolls back.
+//! nothing is synced less: durability is SQLite's own. Once a write-out
+//! fails, every later one in the same commit fails too without writing
+//! (reads of other parts of the log go on): the commit fails, SQLite rolls
+//! it back, and what it held is dropped — a brief error cannot let a
+//! failed commit's frames reach the log afterwards.
 //!
 //! Connections that use it must run at `synchronous=FULL` with
 //! power-safe overwrite (SQLite's default on `unix`; without it the end of
@@ -62,6 +63,8 @@ thread_local! {
     static COMMITTING: Cell<bool> = const { Cell::new(false) };
     /// The log whose writes this thread's commit holds, if any.
     static HOLDING: Cell<*mut ffi::sqlite3_file> = const { Cell::new(ptr::null_mut()) };
+    /// The log whose write-out failed during this thread's commit, if any.
+    static FAILED: Cell<Option<*mut ffi::sqlite3_file>> = const { Cell::new(None) };
 }
 
 /// Runs `COMMIT` on `conn` with its log's writes gathered.
@@ -77,7 +80,8 @@ pub(crate) fn commit(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
             if result.is_ok() {
                 // Not reached at synchronous=FULL with power-safe overwrite
                 // (open_writer checks both): the sync wrote everything.
-                let _ = flush(held);
+                let rc = flush(held);
+                tracing::error!("a commit returned with log writes held (written out: {rc})");
             } else {
                 // The commit failed and SQLite rolled the transaction back:
                 // what it wrote for it was never to be read.
@@ -85,6 +89,10 @@ pub(crate) fn commit(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
                 log.held.clear();
             }
         }
+    }
+    if let Some(log) = FAILED.replace(None) {
+        // SAFETY: as HOLDING (FAILED is set only with bytes held).
+        unsafe { (*log.cast::<LogFile>()).failed = ffi::SQLITE_OK };
     }
     result
 }
@@ -97,6 +105,11 @@ struct LogFile {
     held: Vec<u8>,
     /// Where in the file the held bytes go.
     at: i64,
+    /// Once a write-out failed, its result code, until the commit ends:
+    /// the held bytes are then never written (SQLite is rolling the
+    /// transaction back — a brief error must not let its frames, its
+    /// commit frame among them, reach the log afterwards).
+    failed: c_int,
 }
 
 /// Where the underlying file starts within the space SQLite allocates.
@@ -196,20 +209,29 @@ unsafe fn methods(file: *mut ffi::sqlite3_file) -> &'static ffi::sqlite3_io_meth
 }
 
 /// Writes the held bytes out; SQLite's result code. What fails to go out
-/// stays held, so the call that next needs it (the commit's sync, at the
-/// latest) tries again and fails if it still cannot.
+/// stays held, and every later write-out in the same commit fails the same
+/// way without writing: the commit fails, and [`commit`] drops the bytes.
 unsafe fn flush(file: *mut ffi::sqlite3_file) -> c_int {
     unsafe {
         let write = methods(file).xWrite.expect("a file can write");
         let log = &mut *file.cast::<LogFile>();
+        if log.held.is_empty() {
+            return ffi::SQLITE_OK;
+        }
+        if log.failed != ffi::SQLITE_OK {
+            return log.failed;
+        }
         let mut rc = ffi::SQLITE_OK;
         let mut written = 0;
         #[cfg(test)]
         if tests::FAILING.get() > 0 {
             tests::FAILING.set(tests::FAILING.get() - 1);
-            return ffi::SQLITE_IOERR_WRITE;
+            rc = ffi::SQLITE_IOERR_WRITE;
         }
         for piece in log.held.chunks(UNIX_MAX_WRITE) {
+            if rc != ffi::SQLITE_OK {
+                break;
+            }
             // At most UNIX_MAX_WRITE bytes, so it fits.
             rc = write(
                 real(file),
@@ -224,6 +246,10 @@ unsafe fn flush(file: *mut ffi::sqlite3_file) -> c_int {
         }
         log.held.drain(..written);
         log.at += written as i64;
+        if rc != ffi::SQLITE_OK {
+            log.failed = rc;
+            FAILED.set(Some(file));
+        }
         if log.held.is_empty() {
             if log.held.capacity() > KEEP_CAPACITY {
                 log.held = Vec::new();
@@ -267,6 +293,7 @@ unsafe extern "C" fn open(
         let log = file.cast::<LogFile>();
         ptr::addr_of_mut!((*log).held).write(Vec::new());
         ptr::addr_of_mut!((*log).at).write(0);
+        ptr::addr_of_mut!((*log).failed).write(ffi::SQLITE_OK);
         (*file).pMethods = &LOG_METHODS;
         rc
     }
@@ -278,6 +305,9 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
         let closed = (methods(file).xClose.expect("a file can close"))(real(file));
         if HOLDING.get() == file {
             HOLDING.set(ptr::null_mut());
+        }
+        if FAILED.get() == Some(file) {
+            FAILED.set(None);
         }
         ptr::drop_in_place(ptr::addr_of_mut!((*file.cast::<LogFile>()).held));
         if flushed == ffi::SQLITE_OK {
@@ -295,9 +325,14 @@ unsafe extern "C" fn read(
     offset: i64,
 ) -> c_int {
     unsafe {
-        flushed(file, || {
-            (methods(file).xRead.expect("a file can read"))(real(file), buf, amount, offset)
-        })
+        let read = methods(file).xRead.expect("a file can read");
+        let log = &*file.cast::<LogFile>();
+        let held_end = log.at + log.held.len() as i64;
+        // Bytes outside the held range are the file's as they are.
+        if log.held.is_empty() || offset + i64::from(amount) <= log.at || offset >= held_end {
+            return read(real(file), buf, amount, offset);
+        }
+        flushed(file, || read(real(file), buf, amount, offset))
     }
 }
 
@@ -640,6 +675,14 @@ mod tests {
         assert!(failed.to_string().contains("disk I/O error"), "{failed}");
         assert!(super::HOLDING.get().is_null());
         assert_eq!(rows(&path), (50, "ok".into()));
+        // What a crash now would leave: the database and its log, no
+        // wal-index (SQLite rebuilds it from the log's frames). None of
+        // the failed commit's frames may be there.
+        let copy = folder.join("copy");
+        std::fs::create_dir_all(&copy).expect("a folder");
+        std::fs::copy(&path, copy.join("c.db")).expect("the database");
+        std::fs::copy(folder.join("c.db-wal"), copy.join("c.db-wal")).expect("the log");
+        assert_eq!(rows(&copy.join("c.db")), (50, "ok".into()));
         insert(30).expect("a commit after");
         assert_eq!(rows(&path), (80, "ok".into()));
         let _ = std::fs::remove_dir_all(&folder);
