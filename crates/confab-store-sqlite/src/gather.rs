@@ -63,20 +63,24 @@ thread_local! {
     static COMMITTING: Cell<bool> = const { Cell::new(false) };
     /// The log whose writes this thread's commit holds, if any.
     static HOLDING: Cell<*mut ffi::sqlite3_file> = const { Cell::new(ptr::null_mut()) };
-    /// The log whose write-out failed during this thread's commit, if any.
-    static FAILED: Cell<Option<*mut ffi::sqlite3_file>> = const { Cell::new(None) };
 }
 
-/// Runs `COMMIT` on `conn` with its log's writes gathered.
-pub(crate) fn commit(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+/// Runs `COMMIT` on a connection [`crate::open_writer`] opened, with its
+/// log's writes gathered. Public for the ingest benchmark's raw loop.
+pub fn commit(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     COMMITTING.set(true);
-    let result = conn.execute_batch("COMMIT");
+    let result = conn
+        .prepare_cached("COMMIT")
+        .and_then(|mut statement| statement.execute([]))
+        .map(|_| ());
     COMMITTING.set(false);
     let held = HOLDING.replace(ptr::null_mut());
     if !held.is_null() {
         // SAFETY: HOLDING names an open log of this thread's connection,
-        // set by `write` during this commit and unset by `close`.
+        // set by `write` during this commit and unset by `close`. A failed
+        // write-out leaves bytes held, so a failed log is this one.
         unsafe {
+            (*held.cast::<LogFile>()).failed = ffi::SQLITE_OK;
             if result.is_ok() {
                 // Not reached at synchronous=FULL with power-safe overwrite
                 // (open_writer checks both): the sync wrote everything.
@@ -89,10 +93,6 @@ pub(crate) fn commit(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
                 log.held.clear();
             }
         }
-    }
-    if let Some(log) = FAILED.replace(None) {
-        // SAFETY: as HOLDING (FAILED is set only with bytes held).
-        unsafe { (*log.cast::<LogFile>()).failed = ffi::SQLITE_OK };
     }
     result
 }
@@ -247,8 +247,8 @@ unsafe fn flush(file: *mut ffi::sqlite3_file) -> c_int {
         log.held.drain(..written);
         log.at += written as i64;
         if rc != ffi::SQLITE_OK {
+            // Bytes stay held, and with them HOLDING: `commit` clears this.
             log.failed = rc;
-            FAILED.set(Some(file));
         }
         if log.held.is_empty() {
             if log.held.capacity() > KEEP_CAPACITY {
@@ -306,9 +306,6 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
         if HOLDING.get() == file {
             HOLDING.set(ptr::null_mut());
         }
-        if FAILED.get() == Some(file) {
-            FAILED.set(None);
-        }
         ptr::drop_in_place(ptr::addr_of_mut!((*file.cast::<LogFile>()).held));
         if flushed == ffi::SQLITE_OK {
             closed
@@ -357,33 +354,29 @@ unsafe extern "C" fn write(
                 return rc;
             }
             if !COMMITTING.get() {
-                return (methods(file).xWrite.expect("a file can write"))(
-                    real(file),
-                    buf,
-                    amount,
-                    offset,
-                );
+                return write_through(file, buf, amount, offset);
             }
             (*file.cast::<LogFile>()).at = offset;
         }
         let held = &mut (*file.cast::<LogFile>()).held;
         if held.try_reserve(length).is_err() {
             // No memory to hold it: written at once, as SQLite would.
-            let rc = flush(file);
-            if rc != ffi::SQLITE_OK {
-                return rc;
-            }
-            return (methods(file).xWrite.expect("a file can write"))(
-                real(file),
-                buf,
-                amount,
-                offset,
-            );
+            return flushed(file, || write_through(file, buf, amount, offset));
         }
         held.extend_from_slice(std::slice::from_raw_parts(buf.cast::<u8>(), length));
         HOLDING.set(file);
         ffi::SQLITE_OK
     }
+}
+
+/// Writes straight to the underlying file (nothing held before it).
+unsafe fn write_through(
+    file: *mut ffi::sqlite3_file,
+    buf: *const c_void,
+    amount: c_int,
+    offset: i64,
+) -> c_int {
+    unsafe { (methods(file).xWrite.expect("a file can write"))(real(file), buf, amount, offset) }
 }
 
 unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {

@@ -24,7 +24,8 @@ mod wakeups;
 mod webhooks;
 mod writer;
 
-pub use library::{commit, configure as configure_library, open_writer};
+pub use gather::commit;
+pub use library::{configure as configure_library, open_writer};
 pub use list::SEARCH_WINDOW;
 pub use writer::{CHECKPOINT_PAGES, WRITER_PRAGMAS};
 

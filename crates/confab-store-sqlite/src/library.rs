@@ -95,13 +95,6 @@ pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// Runs `COMMIT` on a connection [`open_writer`] opened, with its log's
-/// writes gathered ([`crate::gather`]). Public for the ingest benchmark's
-/// raw loop.
-pub fn commit(conn: &Connection) -> rusqlite::Result<()> {
-    crate::gather::commit(conn)
-}
-
 fn misuse(message: String) -> rusqlite::Error {
     rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_MISUSE), Some(message))
 }
