@@ -8,11 +8,13 @@
 //! Under contact-message ingest those calls were a fifth of the writer
 //! thread's CPU (docs/benchmarks.md).
 //!
-//! Writes are held only during a `COMMIT` run by [`commit`] on this
-//! thread; every other write goes straight to the file, as without this
-//! VFS (a page spilled into the log mid-transaction, say, which a rollback
-//! would leave behind). Within the commit, the log's writes are held while
-//! each one starts where the one before ended and written out in pieces
+//! Writes are held only during a `COMMIT` run by [`commit`], and only to
+//! that connection's own log (SQLite names it: its journal pointer);
+//! every other write goes straight to the file, as without this VFS (a
+//! page spilled into the log mid-transaction, say, which a rollback would
+//! leave behind, or another connection's writes on the same thread).
+//! Within the commit, the log's writes are held while each one starts
+//! where the one before ended and written out in pieces
 //! before anything else touches the log: the commit's sync (at
 //! `synchronous=FULL` every commit ends with one, and SQLite tells other
 //! connections of a commit only after it), a read, a size, a truncate, a
@@ -59,8 +61,9 @@ const KEEP_CAPACITY: usize = 1 << 20;
 static BASE: AtomicPtr<ffi::sqlite3_vfs> = AtomicPtr::new(ptr::null_mut());
 
 thread_local! {
-    /// Whether this thread is in [`commit`].
-    static COMMITTING: Cell<bool> = const { Cell::new(false) };
+    /// The log of the connection this thread runs [`commit`] on, while it
+    /// does (null otherwise): the only file whose writes are held.
+    static COMMITTING: Cell<*mut ffi::sqlite3_file> = const { Cell::new(ptr::null_mut()) };
     /// The log whose writes this thread's commit holds, if any.
     static HOLDING: Cell<*mut ffi::sqlite3_file> = const { Cell::new(ptr::null_mut()) };
 }
@@ -68,12 +71,12 @@ thread_local! {
 /// Runs `COMMIT` on a connection [`crate::open_writer`] opened, with its
 /// log's writes gathered. Public for the ingest benchmark's raw loop.
 pub fn commit(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-    COMMITTING.set(true);
+    COMMITTING.set(own_log(conn));
     let result = conn
         .prepare_cached("COMMIT")
         .and_then(|mut statement| statement.execute([]))
         .map(|_| ());
-    COMMITTING.set(false);
+    COMMITTING.set(ptr::null_mut());
     let held = HOLDING.replace(ptr::null_mut());
     if !held.is_null() {
         // SAFETY: HOLDING names an open log of this thread's connection,
@@ -95,6 +98,28 @@ pub fn commit(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
         }
     }
     result
+}
+
+/// The connection's write-ahead log, when this VFS opened it (null
+/// otherwise: the commit's writes then go out as SQLite makes them).
+fn own_log(conn: &rusqlite::Connection) -> *mut ffi::sqlite3_file {
+    let mut log: *mut ffi::sqlite3_file = ptr::null_mut();
+    // SAFETY: the handle is this open connection's; the file control
+    // writes the pager's journal file (in WAL mode its log) into the
+    // pointer given, handled by SQLite itself, not by any VFS.
+    let rc = unsafe {
+        ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_JOURNAL_POINTER,
+            (&raw mut log).cast(),
+        )
+    };
+    // SAFETY: a file SQLite names is open or, unopened, has no methods.
+    if rc != ffi::SQLITE_OK || log.is_null() || !ptr::eq(unsafe { (*log).pMethods }, &LOG_METHODS) {
+        return ptr::null_mut();
+    }
+    log
 }
 
 /// A log file: SQLite's file object (its methods ours), the writes held,
@@ -347,13 +372,13 @@ unsafe extern "C" fn write(
             let log = &*file.cast::<LogFile>();
             (log.held.len(), log.at)
         };
-        if held == 0 || !COMMITTING.get() || offset != at + held as i64 || held + length > MAX_HELD
-        {
+        let committing = COMMITTING.get() == file;
+        if held == 0 || !committing || offset != at + held as i64 || held + length > MAX_HELD {
             let rc = flush(file);
             if rc != ffi::SQLITE_OK {
                 return rc;
             }
-            if !COMMITTING.get() {
+            if !committing {
                 return write_through(file, buf, amount, offset);
             }
             (*file.cast::<LogFile>()).at = offset;

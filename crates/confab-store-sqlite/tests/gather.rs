@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use confab_store_sqlite::{commit, open_writer};
 use rusqlite::{Connection, OpenFlags};
@@ -220,6 +220,66 @@ fn a_rolled_back_spill_never_overwrites_another_commit() {
     assert_eq!(integrity(&reader), "ok");
     assert_eq!(rows(&reader), (302, 2000 + 300 * 1500 + 1000));
     let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// During a commit, only that connection's log holds its writes: another
+/// connection writing on the same thread meanwhile (here from the
+/// commit's hook) writes straight to its own file — a spill it then rolls
+/// back must not stay held and overwrite a later commit of its file.
+#[test]
+fn only_the_committing_connections_log_holds_writes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (folder, path, writer) = writer_on_fresh_file("own-log", "");
+    let (other_folder, other_path, other) =
+        writer_on_fresh_file("own-log-other", "PRAGMA cache_size = 10;");
+    commit_rows(&other, 1, 2000);
+    other
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .expect("a checkpoint");
+    let other_log = other_folder.join("c.db-wal");
+    let other = Arc::new(Mutex::new(other));
+    let in_hook = other.clone();
+    let grown = Arc::new(Mutex::new(None));
+    let seen = grown.clone();
+    writer
+        .commit_hook(Some(move || {
+            let other = in_hook.lock().expect("the other connection");
+            let before = std::fs::metadata(&other_log).expect("its log").len();
+            let tx = other.unchecked_transaction().expect("a transaction");
+            insert(&tx, 300, 2000);
+            let after = std::fs::metadata(&other_log).expect("its log").len();
+            tx.rollback().expect("a rollback");
+            *seen.lock().expect("the sizes") = Some((before, after));
+            false
+        }))
+        .expect("a commit hook");
+    commit_rows(&writer, 20, 3000);
+    writer
+        .commit_hook(None::<fn() -> bool>)
+        .expect("no commit hook");
+    let (before, after) = grown.lock().expect("the sizes").expect("the hook ran");
+    assert!(
+        after > before + 100 * 4096,
+        "the other connection's spill was held: its log went from {before} to {after} bytes"
+    );
+    assert_eq!(rows(&reader(&path)), (20, 20 * 3000));
+    // A third connection commits into the other file, then the other
+    // connection reads and commits: its file stays whole.
+    let third = Connection::open(&other_path).expect("a third connection");
+    let tx = third.unchecked_transaction().expect("a transaction");
+    insert(&tx, 300, 1500);
+    tx.commit().expect("the third's commit");
+    let other = other.lock().expect("the other connection");
+    let count: i64 = other
+        .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+        .expect("a count");
+    assert_eq!(count, 301);
+    commit_rows(&other, 1, 1000);
+    let reader = reader(&other_path);
+    assert_eq!(integrity(&reader), "ok");
+    assert_eq!(rows(&reader), (302, 2000 + 300 * 1500 + 1000));
+    let _ = std::fs::remove_dir_all(&folder);
+    let _ = std::fs::remove_dir_all(&other_folder);
 }
 
 /// Writes outside `commit` go straight to the file: a transaction
