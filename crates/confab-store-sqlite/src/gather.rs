@@ -9,7 +9,8 @@
 //! thread's CPU (docs/benchmarks.md).
 //!
 //! Writes are held only during a `COMMIT` run by [`commit`], and only to
-//! that connection's own log (SQLite names it: its journal pointer);
+//! that connection's own log (its `main` database's, as SQLite names it:
+//! its journal pointer; an attached database's log is written through);
 //! every other write goes straight to the file, as without this VFS (a
 //! page spilled into the log mid-transaction, say, which a rollback would
 //! leave behind, or another connection's writes on the same thread).
@@ -71,12 +72,14 @@ thread_local! {
 /// Runs `COMMIT` on a connection [`crate::open_writer`] opened, with its
 /// log's writes gathered. Public for the ingest benchmark's raw loop.
 pub fn commit(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-    COMMITTING.set(own_log(conn));
+    // Restored after, so that a commit run inside another on this thread
+    // (from its hook) does not end the outer one's holding.
+    let outer = COMMITTING.replace(own_log(conn));
     let result = conn
         .prepare_cached("COMMIT")
         .and_then(|mut statement| statement.execute([]))
         .map(|_| ());
-    COMMITTING.set(ptr::null_mut());
+    COMMITTING.set(outer);
     let held = HOLDING.replace(ptr::null_mut());
     if !held.is_null() {
         // SAFETY: HOLDING names an open log of this thread's connection,
