@@ -46,8 +46,8 @@ fn quick_mode_delivers_every_message() {
     );
 }
 
-/// CI's small-scale pass of issue 6's query side: a few thousand
-/// conversations filled by confab-datagen, every request answered, search
+/// CI's small-scale pass of issue 6's query side: 10,000 conversations
+/// (about 100,000 messages) filled by confab-datagen, every request answered, search
 /// finding its planted words with snippets. Timings are not asserted.
 #[test]
 fn scale_quick_pass_answers_every_request() {
@@ -71,7 +71,7 @@ fn scale_quick_pass_answers_every_request() {
             "scale",
             "--quick",
             "--scale-conversations",
-            "5000",
+            "10000",
         ])
         .arg("--write-markdown")
         .arg(&markdown)
