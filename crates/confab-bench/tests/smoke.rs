@@ -196,6 +196,38 @@ fn ingest_quick_pass_on_postgres_against_pgbench() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The query side's small pass on PostgreSQL (when the test run names a
+/// PostgreSQL server): confab-datagen fills a fresh database of its own,
+/// every request answered, search finding its planted words.
+#[test]
+fn scale_quick_pass_on_postgres_answers_every_request() {
+    let Ok(url) = std::env::var("CONFAB_TEST_POSTGRES_URL") else {
+        eprintln!("skipping: CONFAB_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let Some((stdout, written, dir)) = quick_section(
+        "scale-postgres",
+        &[
+            "--scenario",
+            "scale",
+            "--scale-conversations",
+            "10000",
+            "--database-url",
+            &url,
+        ],
+    ) else {
+        return;
+    };
+    assert!(stdout.contains("Failed or wrong answers: 0 "), "{stdout}");
+    assert!(stdout.contains("| `zanzibarite` | 1 | 1 | 1 |"), "{stdout}");
+    assert!(
+        written.contains("<!-- bench:scale-postgres:start -->"),
+        "{written}"
+    );
+    assert!(written.contains("search with snippets"), "{written}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The latency-against-load chart in small: two rates, the table, and the
 /// PNG when the machine has the font.
 #[test]
