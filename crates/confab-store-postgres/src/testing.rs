@@ -2,7 +2,7 @@
 
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::postgres::PgConnectOptions;
@@ -12,6 +12,15 @@ use crate::PostgresStore;
 
 /// The server tests use, unless `CONFAB_TEST_POSTGRES_URL` says otherwise.
 pub const DEFAULT_TEST_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// What every test database's name starts with.
+const PREFIX: &str = "confab_test_";
+
+/// How long a test database is kept: each is left behind when its test
+/// ends (to look at after a failure), and the first test of a process to
+/// make one drops those older than this (a run of the whole suite leaves
+/// about 80 of them, about 1 GB in all).
+const KEEP: &str = "1 hour";
 
 /// A random name for a test database: `confab_test_<16 hex digits>`.
 fn database_name() -> String {
@@ -25,7 +34,7 @@ fn database_name() -> String {
             .map(|d| d.as_nanos())
             .unwrap_or_default(),
     );
-    format!("confab_test_{:016x}", hasher.finish())
+    format!("{PREFIX}{:016x}", hasher.finish())
 }
 
 /// A store on a new, empty, migrated database, created on the server of
@@ -55,6 +64,10 @@ pub async fn fresh_database() -> PgConnectOptions {
             "cannot connect to the test PostgreSQL server at {url} (set CONFAB_TEST_POSTGRES_URL): {e}"
         )
     });
+    static SWEPT: AtomicBool = AtomicBool::new(false);
+    if !SWEPT.swap(true, Ordering::Relaxed) {
+        drop_old_databases(&mut admin, PREFIX, KEEP).await;
+    }
     // The name is ours (letters, digits, underscore): safe to splice.
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
@@ -81,4 +94,49 @@ pub async fn fresh_database_url() -> String {
         .rsplit_once('/')
         .map_or(without_query.as_str(), |(server, _)| server);
     format!("{server}/{name}{query}")
+}
+
+/// Drops the databases whose name is `prefix` and 16 hex digits, made
+/// more than `age` (a PostgreSQL interval) ago, as far as the server
+/// tells (the age of each one's `PG_VERSION` file, which needs a superuser
+/// or `pg_read_server_files`; without, nothing is dropped). A database in
+/// use stays (the drop is not forced). Returns the names dropped.
+pub async fn drop_old_databases(
+    admin: &mut sqlx::PgConnection,
+    prefix: &str,
+    age: &str,
+) -> Vec<String> {
+    let old: Vec<String> = match sqlx::query_scalar(
+        "SELECT datname FROM pg_database \
+         WHERE starts_with(datname, $1) \
+           AND (pg_stat_file('base/' || oid || '/PG_VERSION')).modification < now() - $2::interval",
+    )
+    .bind(prefix)
+    .bind(age)
+    .fetch_all(&mut *admin)
+    .await
+    {
+        Ok(names) => names,
+        Err(_) => return Vec::new(),
+    };
+    let mut dropped = Vec::new();
+    for name in old {
+        let Some(suffix) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        let ours = suffix.len() == 16 && suffix.bytes().all(|b| b.is_ascii_hexdigit());
+        if !ours || !prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            continue;
+        }
+        // Checked above: letters, digits and underscores only.
+        let drop = format!("DROP DATABASE IF EXISTS {name}");
+        if sqlx::query(sqlx::AssertSqlSafe(drop))
+            .execute(&mut *admin)
+            .await
+            .is_ok()
+        {
+            dropped.push(name);
+        }
+    }
+    dropped
 }
