@@ -172,12 +172,21 @@ fn ingest_quick_pass_stores_every_message() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The PostgreSQL server the test run names (`scripts/test` does), or
+/// None (the caller skips).
+fn postgres_url() -> Option<String> {
+    let url = std::env::var("CONFAB_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        eprintln!("skipping: CONFAB_TEST_POSTGRES_URL is not set");
+    }
+    url
+}
+
 /// The same on PostgreSQL, against pgbench writing the same rows (when the
 /// test run names a PostgreSQL server, as `scripts/test` does).
 #[test]
 fn ingest_quick_pass_on_postgres_against_pgbench() {
-    let Ok(url) = std::env::var("CONFAB_TEST_POSTGRES_URL") else {
-        eprintln!("skipping: CONFAB_TEST_POSTGRES_URL is not set");
+    let Some(url) = postgres_url() else {
         return;
     };
     let Some((stdout, written, dir)) = quick_section(
@@ -201,8 +210,7 @@ fn ingest_quick_pass_on_postgres_against_pgbench() {
 /// every request answered, search finding its planted words.
 #[test]
 fn scale_quick_pass_on_postgres_answers_every_request() {
-    let Ok(url) = std::env::var("CONFAB_TEST_POSTGRES_URL") else {
-        eprintln!("skipping: CONFAB_TEST_POSTGRES_URL is not set");
+    let Some(url) = postgres_url() else {
         return;
     };
     let Some((stdout, written, dir)) = quick_section(

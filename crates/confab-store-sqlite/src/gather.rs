@@ -107,17 +107,10 @@ pub fn commit(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
 /// otherwise: the commit's writes then go out as SQLite makes them).
 fn own_log(conn: &rusqlite::Connection) -> *mut ffi::sqlite3_file {
     let mut log: *mut ffi::sqlite3_file = ptr::null_mut();
-    // SAFETY: the handle is this open connection's; the file control
-    // writes the pager's journal file (in WAL mode its log) into the
-    // pointer given, handled by SQLite itself, not by any VFS.
-    let rc = unsafe {
-        ffi::sqlite3_file_control(
-            conn.handle(),
-            c"main".as_ptr(),
-            ffi::SQLITE_FCNTL_JOURNAL_POINTER,
-            (&raw mut log).cast(),
-        )
-    };
+    // SAFETY: the control takes a file pointer, into which SQLite itself
+    // (not any VFS) writes the pager's journal file: in WAL mode its log.
+    let rc =
+        unsafe { crate::library::file_control(conn, ffi::SQLITE_FCNTL_JOURNAL_POINTER, &mut log) };
     // SAFETY: a file SQLite names is open or, unopened, has no methods.
     if rc != ffi::SQLITE_OK || log.is_null() || !ptr::eq(unsafe { (*log).pMethods }, &LOG_METHODS) {
         return ptr::null_mut();

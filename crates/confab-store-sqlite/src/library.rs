@@ -77,22 +77,32 @@ pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
         )));
     }
     let mut powersafe: std::ffi::c_int = -1;
-    // SAFETY: the handle is this open connection's; with -1 the file
-    // control only reports the setting into the int given.
-    let rc = unsafe {
-        ffi::sqlite3_file_control(
-            conn.handle(),
-            c"main".as_ptr(),
-            ffi::SQLITE_FCNTL_POWERSAFE_OVERWRITE,
-            (&raw mut powersafe).cast(),
-        )
-    };
+    // SAFETY: the control takes an int; with -1 it only reports the
+    // setting into it.
+    let rc = unsafe { file_control(&conn, ffi::SQLITE_FCNTL_POWERSAFE_OVERWRITE, &mut powersafe) };
     if rc != ffi::SQLITE_OK || powersafe != 1 {
         return Err(misuse(
             "the writer needs power-safe overwrite (psow) on".into(),
         ));
     }
     Ok(conn)
+}
+
+/// `sqlite3_file_control` on the connection's main database; SQLite's
+/// result code.
+///
+/// # Safety
+/// `arg` must be the argument `op` takes.
+pub(crate) unsafe fn file_control<T>(
+    conn: &Connection,
+    op: std::ffi::c_int,
+    arg: &mut T,
+) -> std::ffi::c_int {
+    // SAFETY: the handle is this open connection's; the caller vouches
+    // for the argument.
+    unsafe {
+        ffi::sqlite3_file_control(conn.handle(), c"main".as_ptr(), op, (arg as *mut T).cast())
+    }
 }
 
 fn misuse(message: String) -> rusqlite::Error {
