@@ -106,6 +106,11 @@ pub async fn drop_old_databases(
     prefix: &str,
     age: &str,
 ) -> Vec<String> {
+    // Names are spliced into the drops below: the prefix's characters and
+    // the suffix's hex digits are all that is let through.
+    if !prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return Vec::new();
+    }
     let old: Vec<String> = match sqlx::query_scalar(
         "SELECT datname FROM pg_database \
          WHERE starts_with(datname, $1) \
@@ -124,11 +129,9 @@ pub async fn drop_old_databases(
         let Some(suffix) = name.strip_prefix(prefix) else {
             continue;
         };
-        let ours = suffix.len() == 16 && suffix.bytes().all(|b| b.is_ascii_hexdigit());
-        if !ours || !prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        if suffix.len() != 16 || !suffix.bytes().all(|b| b.is_ascii_hexdigit()) {
             continue;
         }
-        // Checked above: letters, digits and underscores only.
         let drop = format!("DROP DATABASE IF EXISTS {name}");
         if sqlx::query(sqlx::AssertSqlSafe(drop))
             .execute(&mut *admin)
